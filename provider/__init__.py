@@ -1,0 +1,18 @@
+"""Gate infrastructure on GaussDB (for MySQL) task-center jobs.
+
+``GaussDBJob`` is imported lazily so that the CLI and the emulator do not pay for importing Pulumi.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["GaussDBJob", "GaussDBJobArgs"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from provider import resource
+
+        return getattr(resource, name)
+    raise AttributeError(f"module 'provider' has no attribute {name!r}")

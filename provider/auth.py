@@ -1,0 +1,243 @@
+"""Request authentication as pluggable ``requests`` auth objects: AK/SK signing, a static IAM token, and the
+IAM password flow. Credentials are read from stack config or the environment at the moment a client is made,
+and live only in these objects, which are never pickled into Pulumi state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase
+
+from provider import signer
+from provider.errors import ApiError, AuthError, ConfigError
+from provider.settings import Settings, config_value
+from provider.transport import REQUEST_TIMEOUT, make_session
+
+
+class AkSkAuth(AuthBase):
+    """Signs each request with ``SDK-HMAC-SHA256`` over Host, X-Sdk-Date and, for temporary keys,
+    X-Security-Token (signed too, so it cannot be swapped in transit)."""
+
+    def __init__(self, access_key: str, secret_key: str, security_token: str | None = None) -> None:
+        self._access_key = access_key
+        self._secret_key = secret_key
+        self._security_token = security_token
+
+    def __repr__(self) -> str:
+        return f"AkSkAuth(access_key={self._access_key[:4]}***)"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        parts = urlsplit(request.url or "")
+        timestamp = signer.timestamp_now()
+        request.headers["Host"] = parts.netloc
+        request.headers[signer.DATE_HEADER] = timestamp
+        if self._security_token:
+            request.headers["X-Security-Token"] = self._security_token
+        signed = sorted(
+            {"host", "x-sdk-date", "content-type", "x-security-token"} & {k.lower() for k in request.headers}
+        )
+        body = request.body.encode("utf-8") if isinstance(request.body, str) else request.body
+        request.headers["Authorization"] = signer.sign(
+            access_key=self._access_key,
+            secret_key=self._secret_key,
+            method=request.method or "GET",
+            path=parts.path,
+            query=signer.query_pairs(parts.query),
+            headers=request.headers,
+            signed=signed,
+            body=body,
+            timestamp=timestamp,
+        )
+        return request
+
+
+class TokenAuth(AuthBase):
+    """A ready IAM token in ``X-Auth-Token``; when it is refused there is nothing to renew it with."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "TokenAuth(***)"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["X-Auth-Token"] = self._token
+        return request
+
+
+class _CachedToken:
+    def __init__(self, value: str, renew_at: float) -> None:
+        self.value = value
+        self.renew_at = renew_at
+
+
+# Tokens are cached per process (the Pulumi plugin serves every resource of a stack from one process) and
+# keyed without the password itself.
+_TOKENS: dict[tuple[str, ...], _CachedToken] = {}
+_TOKENS_LOCK = threading.Lock()
+
+
+def _iam_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class PasswordAuth(AuthBase):
+    """IAM user/password, exchanged for a project-scoped token at ``{auth_url}/auth/tokens``.
+
+    The token is renewed before it expires (a tenth of its lifetime early, at most 5 minutes) and once when the
+    API refuses it with 401, like ``requests``' digest auth re-sends after a challenge.
+    """
+
+    def __init__(
+        self, auth_url: str, user: str, password: str, domain: str, project_id: str, clock: Any = time.monotonic
+    ) -> None:
+        self._auth_url = auth_url.rstrip("/")
+        self._user = user
+        self._password = password
+        self._domain = domain
+        self._project_id = project_id
+        self._clock = clock
+        digest = hashlib.sha256(f"{user}\0{password}\0{domain}".encode()).hexdigest()
+        self._key = (self._auth_url, project_id, digest)
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"PasswordAuth(user={self._user!r}, domain={self._domain!r})"
+
+    def _issue(self) -> _CachedToken:
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {"name": self._user, "password": self._password, "domain": {"name": self._domain}}
+                    },
+                },
+                "scope": {"project": {"id": self._project_id}},
+            }
+        }
+        self._session = self._session or make_session()
+        url = f"{self._auth_url}/auth/tokens"
+        try:
+            response = self._session.post(url, json=body, timeout=REQUEST_TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise ApiError(
+                f"could not reach IAM at {urlsplit(url).netloc}: {type(exc).__name__}", transient=True
+            ) from None
+        if response.status_code in (400, 401, 403):
+            raise AuthError(
+                f"IAM refused the password login for user {self._user!r} in domain "
+                f"{self._domain!r} (HTTP {response.status_code})"
+            )
+        token = response.headers.get("X-Subject-Token")
+        if response.status_code != 201 or not token:
+            raise ApiError(
+                f"IAM answered HTTP {response.status_code} without a token",
+                status=response.status_code,
+                transient=response.status_code >= 500,
+            )
+        try:
+            info = response.json().get("token", {})
+        except (ValueError, AttributeError):
+            info = {}
+        expires, issued = _iam_time(info.get("expires_at")), _iam_time(info.get("issued_at"))
+        # Lifetime from the server's own pair of times, so a skewed local clock does not matter.
+        lifetime = (expires - issued).total_seconds() if expires and issued else 24 * 3600.0
+        margin = min(300.0, lifetime / 10)
+        return _CachedToken(token, self._clock() + max(0.0, lifetime - margin))
+
+    def token(self, *, refused: str | None = None) -> str:
+        with _TOKENS_LOCK:
+            cached = _TOKENS.get(self._key)
+            stale = cached is None or self._clock() >= cached.renew_at or cached.value == refused
+            if stale:
+                cached = self._issue()
+                _TOKENS[self._key] = cached
+            assert cached is not None
+            return cached.value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["X-Auth-Token"] = self.token()
+        request.register_hook("response", self._retry_on_401)  # type: ignore[no-untyped-call]
+        return request
+
+    def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.status_code != 401 or getattr(response.request, "_gaussdb_retried", False):
+            return response
+        sent = response.request.headers.get("X-Auth-Token")
+        response.content  # noqa: B018 - drain the body so the connection returns to the pool
+        response.close()
+        retry = response.request.copy()
+        retry._gaussdb_retried = True  # type: ignore[attr-defined]
+        retry.headers["X-Auth-Token"] = self.token(refused=sent)
+        again: requests.Response = response.connection.send(retry, **kwargs)
+        again.history.append(response)
+        again.request = retry
+        return again
+
+
+def _cred(config: Mapping[str, Any], env: Mapping[str, str], key: str, *names: str) -> str | None:
+    value = config_value(config, key)
+    if value is None:
+        for name in names:
+            if env.get(name, "").strip():
+                return env[name].strip()
+    return str(value) if value is not None else None
+
+
+def from_sources(settings: Settings, config: Mapping[str, Any], env: Mapping[str, str]) -> AuthBase:
+    """The first configured of: AK/SK (with security token), IAM token, IAM password."""
+    ak = _cred(config, env, "accessKey", "HW_ACCESS_KEY", "OS_ACCESS_KEY")
+    sk = _cred(config, env, "secretKey", "HW_SECRET_KEY", "OS_SECRET_KEY")
+    if ak or sk:
+        if not (ak and sk):
+            raise ConfigError("incomplete AK/SK: set both the access key and the secret key")
+        return AkSkAuth(ak, sk, _cred(config, env, "securityToken", "HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"))
+    token = _cred(config, env, "authToken", "HW_AUTH_TOKEN", "OS_AUTH_TOKEN")
+    if token:
+        return TokenAuth(token)
+    user = _cred(config, env, "userName", "HW_USER_NAME", "OS_USERNAME")
+    password = _cred(config, env, "password", "HW_PASSWORD", "OS_PASSWORD")
+    domain = _cred(config, env, "domainName", "HW_DOMAIN_NAME", "OS_DOMAIN_NAME")
+    if user or password:
+        if not (user and password and domain):
+            raise ConfigError("incomplete IAM login: set user name, password and domain name")
+        if settings.auth_url is None:
+            raise ConfigError(
+                "IAM password login needs the IAM URL: set gaussdb:authUrl or HW_AUTH_URL "
+                "(or a region to derive it from)"
+            )
+        return PasswordAuth(settings.auth_url, user, password, domain, settings.project_id)
+    raise ConfigError(
+        "no credentials: set an access key and secret key (HW_ACCESS_KEY, HW_SECRET_KEY or "
+        "gaussdb:accessKey, gaussdb:secretKey), an IAM token, or an IAM user and password"
+    )
+
+
+SECRET_KEYS = (
+    ("secretKey", "HW_SECRET_KEY", "OS_SECRET_KEY"),
+    ("securityToken", "HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"),
+    ("authToken", "HW_AUTH_TOKEN", "OS_AUTH_TOKEN"),
+    ("password", "HW_PASSWORD", "OS_PASSWORD"),
+)
+
+
+def secret_values(config: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """Every configured secret, for redacting text that did not come from us (library exceptions)."""
+    values = [_cred(config, env, key, *names) for key, *names in SECRET_KEYS]
+    with _TOKENS_LOCK:
+        values.extend(token.value for token in _TOKENS.values())
+    return [v for v in values if v]

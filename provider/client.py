@@ -1,0 +1,147 @@
+"""The task-center client: one HTTP call per job lookup, errors mapped to ``provider.errors``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from pydantic import ValidationError
+from requests.auth import AuthBase
+
+from provider import auth as auth_sources
+from provider import settings as settings_module
+from provider import validate
+from provider.errors import ApiError, AuthError, JobNotFound
+from provider.models import ErrorBody, Job, JobResponse
+from provider.settings import Settings
+from provider.transport import REQUEST_TIMEOUT, make_session
+
+NOT_FOUND_CODE = "DBS.200543"
+
+
+class TaskCenterClient:
+    def __init__(
+        self,
+        settings: Settings,
+        auth: AuthBase,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
+    ) -> None:
+        self.settings = settings
+        self._auth = auth
+        self._session = session or make_session()
+        self._timeout = timeout
+        self._host = urlsplit(settings.endpoint).netloc
+
+    def get_job(self, job_id: str) -> Job:
+        job_id = validate.job_id(job_id)
+        try:
+            response = self._session.get(
+                self.settings.jobs_url(),
+                params={"id": job_id},
+                auth=self._auth,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise ApiError(
+                f"no answer from {self._host} within {self._timeout[1]:g} s (retried)", transient=True
+            ) from None
+        except requests.ConnectionError as exc:
+            raise ApiError(
+                f"could not reach {self._host}: {_connection_reason(exc)} (retried)", transient=True
+            ) from None
+        except requests.RequestException as exc:
+            raise ApiError(f"request to {self._host} failed: {type(exc).__name__}", transient=True) from None
+        return parse_response(response, job_id)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _connection_reason(exc: requests.ConnectionError) -> str:
+    text = str(exc).lower()
+    if "reset" in text or "aborted" in text or "remotedisconnected" in text:
+        return "connection dropped"
+    if "refused" in text:
+        return "connection refused"
+    if "name or service" in text or "resolve" in text or "nodename" in text:
+        return "host name not resolved"
+    if "certificate" in text or "ssl" in text:
+        return "TLS verification failed"
+    return "connection failed"
+
+
+def _error_body(response: requests.Response) -> ErrorBody:
+    try:
+        body = response.json()
+        return ErrorBody.model_validate(body) if isinstance(body, dict) else ErrorBody()
+    except (ValueError, ValidationError):
+        return ErrorBody()
+
+
+def parse_response(response: requests.Response, job_id: str) -> Job:
+    request_id = response.headers.get("X-Request-Id")
+    status = response.status_code
+    if status == 200:
+        try:
+            job = JobResponse.model_validate_json(response.content).job
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem.get("loc", ())) or "body"
+            raise ApiError(
+                f"malformed response from the task center ({where}: {problem.get('msg')})",
+                status=status,
+                request_id=request_id,
+                transient=True,
+            ) from None
+        if job.id.lower() != job_id.lower():
+            raise ApiError(
+                f"the task center answered for job {job.id} when asked for {job_id}",
+                status=status,
+                request_id=request_id,
+            )
+        return job
+    body = _error_body(response)
+    code, msg = body.error_code, body.error_msg
+    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {msg}" if msg else "")
+    if request_id:
+        detail += f" (request id {request_id})"
+    if code == NOT_FOUND_CODE:
+        raise JobNotFound(job_id)
+    if status == 401:
+        raise AuthError(f"credentials refused by the API gateway ({detail})")
+    if status == 403:
+        raise AuthError(f"not authorized for project {response.url and _project_of(response.url)} ({detail})")
+    if not code and "json" not in response.headers.get("Content-Type", ""):
+        detail = f"HTTP {status} with a non-JSON body (a gateway or proxy page)" + (
+            f" (request id {request_id})" if request_id else ""
+        )
+    transient = status == 429 or status >= 500
+    raise ApiError(
+        f"task-center API error: {detail}",
+        status=status,
+        error_code=code,
+        error_msg=msg,
+        request_id=request_id,
+        transient=transient,
+    )
+
+
+def _project_of(url: str) -> str:
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    return segments[-2] if len(segments) >= 2 else "?"
+
+
+def client_from(
+    args: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> TaskCenterClient:
+    """Resolve settings and credentials (argument > stack config > environment) and build a client."""
+    env = os.environ if env is None else env
+    config = config or {}
+    settings = settings_module.resolve(args or {}, config, env)
+    return TaskCenterClient(settings, auth_sources.from_sources(settings, config, env))

@@ -1,0 +1,106 @@
+"""The few ways a job lookup or a wait can end badly; each knows its CLI exit code.
+
+Messages are built only from values we chose to show (ids, status, codes the API returned), never from
+credentials; ``redact`` is the last guard for text that comes from elsewhere (library exceptions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provider.models import Job
+
+
+class GaussDBError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 6
+
+
+class ConfigError(GaussDBError):
+    """Invalid input or settings: nothing was sent."""
+
+    exit_code = 2
+
+
+class JobNotFound(GaussDBError):
+    """The task center does not know the job (DBS.200543): not visible yet, expired, or never existed."""
+
+    exit_code = 4
+
+    def __init__(self, job_id: str, detail: str = "") -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} not found in the task center" + (f" ({detail})" if detail else ""))
+
+
+class AuthError(GaussDBError):
+    """The gateway or IAM refused the credentials (401/403)."""
+
+    exit_code = 5
+
+
+class ApiError(GaussDBError):
+    """The API answered with an error, a malformed body, or could not be reached.
+
+    ``transient`` marks what may pass by itself (throttling, 5xx, dropped connections, garbage from a gateway):
+    the waiter keeps polling through those for a while, and reports them only if they persist.
+    """
+
+    exit_code = 6
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+        request_id: str | None = None,
+        transient: bool = False,
+    ) -> None:
+        self.status = status
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.request_id = request_id
+        self.transient = transient
+        super().__init__(message)
+
+
+class JobFailed(GaussDBError):
+    """The job ended with status Failed."""
+
+    exit_code = 1
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        reason = job.fail_reason or "no fail_reason given"
+        super().__init__(f"job {job.id} ({job.name or 'unnamed'}) failed: {reason}")
+
+
+class WaitTimeout(GaussDBError):
+    """The deadline passed before the job finished."""
+
+    exit_code = 3
+
+    def __init__(self, job_id: str, timeout: float, last: Job | None, last_error: Exception | None = None) -> None:
+        self.job_id = job_id
+        self.timeout = timeout
+        self.last = last
+        self.last_error = last_error
+        if last is not None:
+            state = f"last status {last.status}, progress {last.process or 'unknown'}"
+        elif last_error is not None:
+            state = f"never read: {last_error}"
+        else:
+            state = "never read"
+        super().__init__(f"timed out after {timeout:g} s waiting for job {job_id} ({state})")
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every known secret value in ``text``; short values are skipped so as not to mangle words."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,171 @@
+"""Pydantic models of the task-center response (every table of the API page).
+
+Tolerant where the real API is loose: unknown fields are kept, ``entities`` may be ``{}`` or missing, ``ended``
+may be missing or empty, offsets come as ``+0800``, names carry stray spaces. Strict where a wrong value would
+mislead a gate: the status must be one of the three the API documents, and ids must be present.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+JobStatus = Literal["Running", "Completed", "Failed"]
+FINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed"})
+
+_PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%?\s*$")
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Datastore(_Loose):
+    """Table 7: the DB engine and version."""
+
+    type: str | None = None
+    version: str | None = None
+
+
+class EntityInstance(_Loose):
+    """Table 6: the DB instance as the task saw it."""
+
+    endpoint: str | None = None
+    type: str | None = None
+    datastore: Datastore | None = None
+
+
+class Entities(_Loose):
+    """Tables 5 and 8: what the task touched. Which keys appear depends on the task."""
+
+    instance: EntityInstance | None = None
+    resource_ids: list[str] | None = None
+    public_ip: str | None = None
+
+
+class JobInstance(_Loose):
+    """Table 4: the DB instance the task ran on."""
+
+    id: str = ""
+    name: str = ""
+
+    @field_validator("id", "name", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return "" if value is None else value.strip() if isinstance(value, str) else value
+
+
+def parse_time(value: Any) -> datetime | None:
+    """``2018-08-06T10:41:14+0800`` (no colon in the offset), ``+08:00``, ``Z``; empty means absent."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("time must be a string")
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            raise ValueError(f"time {text!r} has no offset") from None
+        return parsed
+
+
+class Job(_Loose):
+    """Table 3: one task-center job."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    status: JobStatus
+    created: datetime | None = None
+    ended: datetime | None = None
+    process: str = ""
+    instance: JobInstance | None = None
+    entities: dict[str, Any] = Field(default_factory=dict)
+    fail_reason: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _strip_id(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("name", "process", mode="before")
+    @classmethod
+    def _strip_text(cls, value: Any) -> Any:
+        return "" if value is None else value.strip() if isinstance(value, str) else value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _strip_status(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("created", "ended", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> datetime | None:
+        return parse_time(value)
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entities(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        # Validated against the documented shapes so that a wrong type fails loudly here,
+        # but kept exactly as returned: downstream users read keys we do not know about.
+        Entities.model_validate(value)
+        return value
+
+    @field_validator("fail_reason", mode="before")
+    @classmethod
+    def _fail_reason(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def percent(self) -> float | None:
+        """``process`` as a number in [0, 100], or None when absent or unreadable."""
+        match = _PERCENT.match(self.process)
+        if not match:
+            return None
+        value = float(match.group(1))
+        return value if 0.0 <= value <= 100.0 else None
+
+    @property
+    def typed_entities(self) -> Entities:
+        return Entities.model_validate(self.entities)
+
+    def fields(self) -> dict[str, Any]:
+        """Every field as plain JSON values: the resource's outputs and the CLI's output, one shape for both."""
+        return {
+            "job_id": self.id,
+            "name": self.name,
+            "status": self.status,
+            "created": self.created.isoformat() if self.created else None,
+            "ended": self.ended.isoformat() if self.ended else None,
+            "process": self.process,
+            "instance": {"id": self.instance.id, "name": self.instance.name} if self.instance else None,
+            "entities": self.entities,
+            "fail_reason": self.fail_reason,
+        }
+
+
+class JobResponse(_Loose):
+    """Table 2: the response body."""
+
+    job: Job
+
+
+class ErrorBody(_Loose):
+    """``{"error_code", "error_msg"}`` as the gateway and the service answer errors."""
+
+    error_code: str | None = None
+    error_msg: str | None = None
