@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             if field.name not in ("host", "port", "verbose"):
                 print(f"  {field.name:<16} {getattr(config, field.name)}")
         print(f"  task center      {emulator.url}/v3/{config.project_id}/jobs?id=...  (also /mysql/v3/...)")
-        print(f"  IAM              {emulator.url}/v3/auth/tokens")
+        print(f"  IAM URL          {emulator.url}/v3  (password tokens: POST /v3/auth/tokens)")
         print(f"  control          {emulator.url}/_emulator/ (jobs, faults, tokens, stats, reset)")
         print(f"listening on {emulator.url}", flush=True)
         # A timed wait keeps the main thread returning to the interpreter, where signal handlers run.

@@ -6,6 +6,7 @@ threads can query at once and the answers stay consistent with each other.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -102,7 +103,7 @@ def _instance(payload: Mapping[str, object]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise JobError("instance must be an object with id and name")
     instance: dict[str, Any] = {"id": uuid.uuid4().hex + "in07", "name": DEFAULT_INSTANCE_NAME}
-    instance.update(value)
+    instance.update(copy.deepcopy(value))
     if not isinstance(instance["id"], str) or not isinstance(instance["name"], str):
         raise JobError("instance.id and instance.name must be strings")
     return instance
@@ -126,7 +127,8 @@ def build_job(payload: Mapping[str, object], *, default_project_id: str, started
         progress=_choice(payload, "progress", "linear", PROGRESS_SHAPES),
         visible_after=_number(payload, "visible_after", 0.0),
         instance=_instance(payload),
-        entities=entities,
+        # A copy, so a caller mutating its dict afterwards cannot rewrite the job's history.
+        entities=copy.deepcopy(entities),
         created_at=created_at,
         started=started,
     )

@@ -6,6 +6,7 @@ Runs on the standard library's ThreadingHTTPServer (a thread per connection) spe
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import re
@@ -190,12 +191,14 @@ def _json(payload: object) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "gaussdb-emulator"
-    sys_version = ""
     # Headers and body go out in separate writes; with Nagle on, keep-alive clients would wait ~40 ms each.
     disable_nagle_algorithm = True
     timeout = IDLE_TIMEOUT
 
     _request_id = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
     @property
     def state(self) -> _State:
@@ -212,6 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Protocol-level errors raised by the base class (bad request line, unknown method): JSON, not HTML."""
         self._request_id = uuid.uuid4().hex
         self.close_connection = True
+        # An unparseable request line leaves the version at HTTP/0.9, which would suppress the status line.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
         if code == 501:
             body = {"error_code": "APIGW.0101", "error_msg": "The API does not exist."}
         else:
@@ -387,10 +393,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "html":
             self._send(502, HTML_502, content_type="text/html")
         elif kind == "hang":
+            self.log_message('"%s" held without an answer (hang fault)', self.requestline)
             # Waiting on the stop event (not sleeping) lets Emulator.stop() release hung requests at once.
             self.state.stopping.wait(fault.hang_seconds)
             self.close_connection = True
         elif kind == "reset":
+            self.log_message('"%s" answered with a TCP reset (reset fault)', self.requestline)
             self._reset_connection()
 
     def _reset_connection(self) -> None:
@@ -528,8 +536,9 @@ class Emulator:
         self._state.stopping.clear()
         server = _Server(self._state)
         self._server = server
+        # stop() waits up to one poll interval for the accept loop; a short one keeps test teardown fast.
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="emulator", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="emulator", daemon=True
         )
         self._thread.start()
         return self
@@ -572,12 +581,12 @@ class Emulator:
     def create_job(self, **fields: Any) -> dict[str, Any]:
         """Same fields as ``POST /_emulator/jobs``; returns the job's current view. Raises ValueError."""
         job = self._state.jobs.create(fields)
-        return self._state.jobs.view(job)
+        return copy.deepcopy(self._state.jobs.view(job))
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         """The job's current view regardless of visibility or project; None if unknown."""
         job = self._state.jobs.get(job_id)
-        return None if job is None else self._state.jobs.view(job)
+        return None if job is None else copy.deepcopy(self._state.jobs.view(job))
 
     def delete_job(self, job_id: str) -> bool:
         return self._state.jobs.delete(job_id)

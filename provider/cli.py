@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, NoReturn
 
 from provider import auth, validate
@@ -20,7 +21,7 @@ from provider.client import TaskCenterClient, client_from
 from provider.errors import ConfigError, GaussDBError, JobFailed, WaitTimeout, redact
 from provider.models import Job
 from provider.progress import ProgressReporter
-from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.waiter import DEFAULT_POLICY, wait_for_job
 
 # Requests in flight at once, whatever the number of jobs: the gateway throttles per tenant.
 MAX_CONCURRENT_REQUESTS = 16
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(DEFAULT_POLICY.not_found_grace),
         help="seconds a job may be unknown before it counts as not found (default 60)",
     )
+    wait.add_argument(
+        "--outage-limit",
+        default=str(DEFAULT_POLICY.outage_limit),
+        help="seconds throttling, 5xx or network errors may persist before giving up (default 120)",
+    )
     return parser
 
 
@@ -73,6 +79,13 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _seconds(value: str, flag: str) -> float:
+    try:
+        return 0.0 if float(value) == 0 else validate.timeout(value)
+    except (ValueError, ConfigError):
+        raise ConfigError(f"invalid {flag} {value!r}: expected a number of seconds") from None
+
+
 def _show(args: argparse.Namespace) -> int:
     job_id = validate.job_id(args.job_id)
     job = _client(args).get_job(job_id)
@@ -85,8 +98,11 @@ def _wait(args: argparse.Namespace) -> int:
     if len(ids) > MAX_JOBS:
         raise ConfigError(f"too many job ids ({len(ids)}); at most {MAX_JOBS} per call")
     timeout = validate.timeout(args.timeout)
-    grace = validate.timeout(args.not_found_grace) if args.not_found_grace not in ("0", "0.0") else 0.0
-    policy = Policy(**{**DEFAULT_POLICY.__dict__, "not_found_grace": grace})
+    policy = replace(
+        DEFAULT_POLICY,
+        not_found_grace=_seconds(args.not_found_grace, "--not-found-grace"),
+        outage_limit=_seconds(args.outage_limit, "--outage-limit"),
+    )
     client = _client(args)
     reporter = ProgressReporter(ids)
     gate = threading.Semaphore(MAX_CONCURRENT_REQUESTS)

@@ -1,20 +1,25 @@
 """``GaussDBJob``: a Pulumi dynamic resource whose create blocks until a task-center job is done.
 
 How Pulumi runs it (see the README): the program pickles ``GaussDBJobProvider()`` by reference (this module is
-importable) into the ``__provider`` input; the engine's dynamic-provider plugin unpickles it, calls
-``configure`` with the stack config, then check/diff/create/read/update/delete. The provider object holds
-nothing, so what lands in state is a few dozen bytes naming this class. Credentials are read from the stack
-config (kept in this module of the plugin process, never on the object) or the environment when a call needs
-them.
+importable) into the ``__provider`` input; the engine's dynamic-provider plugin (``python -u -m pulumi.dynamic``)
+unpickles it, calls ``configure`` with the stack config, then check/diff/create/read/update/delete. The provider
+object holds nothing, so what lands in state is a few dozen bytes naming this class. Credentials are read from the
+stack config (kept in this module of the plugin process, never on the object) or the plugin's environment when a
+call needs them.
+
+What the engine shows of a failed call is the traceback of the exception (the gRPC error details): every error
+raised here is a ``GaussDBJobError`` raised without context, whose last line names the job and what happened and
+has been scrubbed of every configured secret.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import pulumi
@@ -33,12 +38,13 @@ from provider import auth, settings, validate
 from provider.client import client_from
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, redact
 from provider.models import Job
-from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.waiter import DEFAULT_POLICY, wait_for_job
 
 DEFAULT_TIMEOUT = 3600.0
 INPUTS = ("job_id", "project_id", "region", "endpoint", "api_path", "timeout", "fail_on_error", "not_found_grace")
 REPLACE_ON = ("job_id", "project_id", "endpoint")
 OUTPUTS = ("job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason")
+SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path")
 UNKNOWN = pulumi.runtime.rpc.UNKNOWN
 # Progress lines in `pulumi up`: on every status change and every 10 % step, else at most one a minute.
 HEARTBEAT_SECONDS = 60.0
@@ -53,20 +59,38 @@ def _stack_config() -> dict[str, Any]:
         return dict(_STACK_CONFIG)
 
 
-def _fail(exc: GaussDBError) -> NoReturn:
-    """Re-raise with a bare traceback: the engine shows it to the user, so the message is what counts."""
-    message = redact(str(exc), auth.secret_values(_stack_config(), os.environ))
-    raise GaussDBJobError(message) from None
-
-
 class GaussDBJobError(Exception):
-    """What `pulumi up` shows when a wait fails: one line naming the job and what happened."""
+    """What `pulumi up` shows when a call fails: one line naming the job and what happened."""
+
+
+def _scrub(text: str) -> str:
+    return redact(text, auth.secret_values(_stack_config(), os.environ))
+
+
+def _fail(exc: BaseException, job_id: str | None = None) -> NoReturn:
+    """Re-raise as one clear line without the chained exception: the engine shows the traceback to the user."""
+    if isinstance(exc, GaussDBError):
+        message = str(exc)
+    else:
+        # Not one of ours (a library bug, an unexpected value): say so, still without leaking a secret.
+        where = f" while handling job {job_id}" if job_id else ""
+        message = f"unexpected {type(exc).__name__}{where}: {exc}"
+    raise GaussDBJobError(_scrub(message)) from None
 
 
 class _ProgressLog:
-    def __init__(self, job_id: str, clock: Any = time.monotonic) -> None:
+    """One line per status change or 10 % step, else a heartbeat at most once a minute."""
+
+    def __init__(
+        self,
+        job_id: str,
+        clock: Callable[[], float] = time.monotonic,
+        emit: Callable[[str], None] | None = None,
+    ) -> None:
         self._job_id = job_id
         self._clock = clock
+        self._emit = emit or _log_info
+        self._start = clock()
         self._last: tuple[str, int] | None = None
         self._last_at = 0.0
 
@@ -77,65 +101,108 @@ class _ProgressLog:
         if state != self._last or now - self._last_at >= HEARTBEAT_SECONDS:
             self._last, self._last_at = state, now
             progress = f" {job.process}" if job.process else ""
-            # Without an engine connection in the plugin, pulumi.log writes "info: ..." to stderr, which the
-            # engine relays into the `pulumi up` output.
-            pulumi.log.info(f"GaussDBJob {self._job_id} ({job.name or '?'}): {job.status}{progress}")
-            sys.stderr.flush()
+            self._emit(
+                f"GaussDBJob {self._job_id} ({job.name or '?'}): {job.status}{progress} after {now - self._start:.0f} s"
+            )
+
+
+def _log_info(message: str) -> None:
+    # Without an engine connection in the plugin, pulumi.log writes "info: ..." to stderr, which the engine
+    # relays into the `pulumi up` output.
+    pulumi.log.info(message)
+    sys.stderr.flush()
 
 
 def _known(value: Any) -> bool:
     return value is not None and value != UNKNOWN
 
 
+def _seconds(key: str) -> Callable[[object], float]:
+    def check(value: object) -> float:
+        try:
+            return validate.timeout(value)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("invalid timeout", f"invalid {key}", 1)) from None
+
+    return check
+
+
+_CHECKS: dict[str, Callable[[object], Any]] = {
+    "job_id": validate.job_id,
+    "project_id": validate.project_id,
+    "endpoint": validate.endpoint,
+    "api_path": validate.api_path,
+    "timeout": _seconds("timeout"),
+    "not_found_grace": _seconds("not_found_grace"),
+}
+
+
 def _check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
     inputs = {key: news[key] for key in INPUTS if key in news and news[key] is not None}
     failures: list[CheckFailure] = []
-    checks = {
-        "job_id": validate.job_id,
-        "project_id": validate.project_id,
-        "endpoint": validate.endpoint,
-        "api_path": validate.api_path,
-        "timeout": validate.timeout,
-        "not_found_grace": validate.timeout,
-    }
     if "job_id" not in inputs:
         failures.append(CheckFailure("job_id", "job_id is required: the task-center job id to wait for"))
-    for key, check in checks.items():
+    for key, check in _CHECKS.items():
         if key in inputs and _known(inputs[key]):
             try:
                 inputs[key] = check(inputs[key])
             except ConfigError as exc:
                 failures.append(CheckFailure(key, str(exc)))
+    if "region" in inputs and _known(inputs["region"]) and not isinstance(inputs["region"], str):
+        failures.append(CheckFailure("region", f"invalid region {inputs['region']!r}: expected a name such as eu-de"))
     if _known(inputs.get("fail_on_error")) and not isinstance(inputs.get("fail_on_error"), bool):
         failures.append(CheckFailure("fail_on_error", "fail_on_error must be true or false"))
     inputs.setdefault("timeout", DEFAULT_TIMEOUT)
     inputs.setdefault("fail_on_error", True)
-    if not failures and all(_known(inputs.get(k)) for k in ("project_id", "region", "endpoint", "api_path")):
-        # Settings can be resolved now: report a missing project or endpoint at preview, not mid-`up`.
+    if not failures and not any(inputs.get(key) == UNKNOWN for key in SETTING_INPUTS):
+        # Settings and credentials resolve without a request: report a missing project, endpoint or credential
+        # at preview, not after the other resources of the update have been created.
+        config = _stack_config()
         try:
-            settings.resolve(inputs, _stack_config(), os.environ)
+            resolved = settings.resolve(inputs, config, os.environ)
+            auth.from_sources(resolved, config, os.environ)
         except ConfigError as exc:
-            failures.append(CheckFailure("project_id" if "project" in str(exc) else "endpoint", str(exc)))
+            failures.append(CheckFailure(_blame(str(exc), inputs), _scrub(str(exc))))
     return inputs, failures
+
+
+def _blame(message: str, inputs: Mapping[str, Any]) -> str:
+    """The input a settings error is about when it came from an input; "" (the resource) when it came from
+    stack config or the environment."""
+    for key, word in (("project_id", "project id"), ("region", "region"), ("endpoint", "endpoint")):
+        if key in inputs and word in message.split(":", 1)[0]:
+            return key
+    return ""
+
+
+def _same(key: str, old: Any, new: Any) -> bool:
+    if key == "job_id" and isinstance(old, str) and isinstance(new, str):
+        return old.lower() == new.lower()  # the API may spell the id in another case than the input
+    return bool(old == new)
 
 
 class GaussDBJobProvider(ResourceProvider):
     """Stateless: everything it needs comes with each call, so it pickles to a reference to this class."""
 
+    # It holds nothing secret (see the module docstring), so its pickle need not be a secret in state.
     serialize_as_secret_always = False
 
     def configure(self, req: ConfigureRequest) -> None:
-        raw = getattr(req.config, "_props", {}) or {}
+        raw = getattr(req.config, "_props", None) or {}
         with _STACK_CONFIG_LOCK:
             _STACK_CONFIG.clear()
             _STACK_CONFIG.update({k: v for k, v in raw.items() if isinstance(k, str) and k.startswith("gaussdb:")})
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, failures = _check_inputs(news)
+        try:
+            inputs, failures = _check_inputs(news)
+        except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
+            _fail(exc)
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [key for key in INPUTS if olds.get(key) != news.get(key)]
+        # `olds` are the last outputs, which repeat every input (see ``_outputs``).
+        changed = [key for key in INPUTS if not _same(key, olds.get(key), news.get(key))]
         replaces = [key for key in REPLACE_ON if key in changed]
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
@@ -149,12 +216,16 @@ class GaussDBJobProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
-            job = client_from(props, _stack_config(), os.environ).get_job(id_)
+            client = client_from(props, _stack_config(), os.environ)
+            try:
+                job = client.get_job(id_)
+            finally:
+                client.close()
         except JobNotFound:
             # Jobs leave the task center after a month; the last outputs are still the truth about that job.
             return ReadResult(id_, props)
-        except GaussDBError as exc:
-            _fail(exc)
+        except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
+            _fail(exc, id_)
         return ReadResult(id_, self._outputs(props, job))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -170,9 +241,7 @@ class GaussDBJobProvider(ResourceProvider):
             client = client_from(props, _stack_config(), os.environ)
             grace = props.get("not_found_grace")
             policy = (
-                DEFAULT_POLICY
-                if grace is None
-                else Policy(**{**DEFAULT_POLICY.__dict__, "not_found_grace": float(grace)})
+                DEFAULT_POLICY if grace is None else dataclasses.replace(DEFAULT_POLICY, not_found_grace=float(grace))
             )
             try:
                 return wait_for_job(
@@ -188,8 +257,8 @@ class GaussDBJobProvider(ResourceProvider):
                 raise
             finally:
                 client.close()
-        except GaussDBError as exc:
-            _fail(exc)
+        except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
+            _fail(exc, job_id)
 
 
 class GaussDBJobArgs:
@@ -217,7 +286,12 @@ class GaussDBJobArgs:
 
 
 class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
-    """Waits (on create) for a GaussDB task-center job to complete, and exposes every field of the job."""
+    """Waits (on create) for a GaussDB task-center job to complete, and exposes every field of the job.
+
+    ``timeout`` (seconds, default 3600) bounds the wait: Pulumi's ``customTimeouts`` do not reach dynamic
+    providers. Credentials never pass through here: the provider reads them from the stack config
+    (``gaussdb:accessKey`` ...) or the environment in the plugin process.
+    """
 
     job_id: pulumi.Output[str]
     name: pulumi.Output[str]
@@ -243,6 +317,8 @@ class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
             if "job_id" not in kwargs:
                 raise TypeError("GaussDBJob needs job_id")
             args = GaussDBJobArgs(**kwargs)
+        elif kwargs:
+            raise TypeError("GaussDBJob takes either args or keyword arguments, not both")
         props: dict[str, Any] = {key: getattr(args, key) for key in INPUTS}
         props.update({key: None for key in OUTPUTS if key not in props})
         super().__init__(GaussDBJobProvider(), resource_name, props, opts)
