@@ -2,15 +2,29 @@
 
 Modelled on botocore's waiter (policy as data, a short loop) and Terraform's StateChangeConf (target states,
 not-found tolerance, a deadline). Time is injected (``clock``, ``sleep``) so the policy runs in virtual time
-in tests and benchmarks.
+in tests and benchmarks (``python -m benchmarks`` tunes the defaults below against a suite of simulated jobs).
+
+The schedule, in short:
+
+- the first call is immediate: a job that is already finished costs one call and no sleep;
+- without usable progress, the interval is ``growth`` x the time waited so far, clamped to
+  ``[min_interval, max_interval]``: a job that ends after t seconds is noticed within ``growth`` x t
+  (or ``min_interval``), and an hour-long job costs about a hundred calls instead of 360 at a fixed 10 s;
+- with progress (``process``) that moves forward, the waiter bounds the job's rate from above and skips the
+  polls before the earliest moment the job could reach ``earliest_end_percent`` (50 %): progress may lag
+  reality by up to 2x (a job that ends at 60 %) without the end being noticed late. Past that point, or when
+  progress stalls (99 % for minutes), jumps, goes backwards or vanishes, the elapsed-time rule above applies;
+- jitter only shortens an interval, so no bound is ever exceeded; transient errors back off exponentially;
+- the last poll is at the deadline, never after it.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from provider.errors import ApiError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
@@ -18,66 +32,103 @@ from provider.models import Job
 
 @dataclass(frozen=True)
 class Policy:
-    """When to poll next. Intervals grow with elapsed time (a job that has run for t seconds is unlikely to
-    end in the next few percent of t), are bounded, and are jittered down only, so a bound is never exceeded.
-    Progress (``process``) shortens or lengthens the wait when it is consistent enough to predict the end."""
+    """When to poll next. Every field is a number of seconds unless said otherwise."""
 
-    min_interval: float = 1.0
-    max_interval: float = 30.0
-    # interval = growth x elapsed, clamped: detection lag stays within a few percent of the job's duration.
-    growth: float = 0.04
+    # The elapsed-time rule: interval = growth x elapsed, within [min_interval, max_interval]. growth bounds the
+    # detection lag relative to the job's duration (5 %), min_interval the lag of short jobs (2 s).
+    min_interval: float = 2.0
+    max_interval: float = 60.0
+    growth: float = 0.05
+    # Each interval is shortened by a random fraction in [0, jitter) when the clock is real: waits started together
+    # drift apart instead of hitting the API in bursts.
     jitter: float = 0.1
-    # Progress-based prediction: sleep a fraction of the predicted remaining time (halving toward the end
-    # tolerates a job that runs up to 1/fraction times faster than its progress says), never more than this.
-    predict_fraction: float = 0.5
-    max_predicted_interval: float = 120.0
-    # Progress at or above this is not trusted (jobs stall at 99 % while the last step runs).
-    trust_below_percent: float = 95.0
+    # Progress-based skipping: a job is assumed not to end before its progress could reach this percent (so it
+    # tolerates a job that runs up to 100 / earliest_end_percent times faster than its progress says). A skip
+    # lasts at most predict_growth x elapsed and max_predicted_interval: a job whose progress lies worse than that
+    # is still noticed within those bounds.
+    earliest_end_percent: float = 50.0
+    predict_growth: float = 0.5
+    max_predicted_interval: float = 300.0
+    # After n transient errors in a row the interval is at least min_interval x error_backoff ** n (up to
+    # max_interval): a throttled (429) or failing gateway is not hammered.
+    error_backoff: float = 2.0
     # DBS.200543 is expected for the first seconds of a job's life: tolerated this long from the start.
     not_found_grace: float = 60.0
     # Transient API errors (429, 5xx, dropped connections, garbage) tolerated this long in a row.
     outage_limit: float = 120.0
 
+    def __post_init__(self) -> None:
+        values = [getattr(self, name) for name in self.__dataclass_fields__]
+        if not all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in values):
+            raise ValueError("policy values must be finite numbers >= 0")
+        if self.min_interval <= 0 or self.max_interval < self.min_interval:
+            raise ValueError("policy needs 0 < min_interval <= max_interval")
+        if self.jitter >= 1 or self.error_backoff < 1 or not 0 < self.earliest_end_percent <= 100:
+            raise ValueError("policy needs jitter < 1, error_backoff >= 1 and 0 < earliest_end_percent <= 100")
+
 
 DEFAULT_POLICY = Policy()
 
 
-@dataclass
-class Progress:
-    """Samples of (elapsed seconds, percent) from one wait, and the predictions drawn from them."""
+@dataclass(frozen=True)
+class Trend:
+    """What the progress seen so far says, folded from the polls by ``observe``: enough to bound the job's rate.
 
-    samples: list[tuple[float, float]] = field(default_factory=list)
+    ``first`` is the first percent seen and ``still_first_at`` the last time progress still showed it (a job
+    queued at 0 % has not started to move yet); ``last``/``last_at`` the latest reading. Progress that goes
+    backwards or vanishes marks the trend ``misleading`` for the rest of the wait.
+    """
 
-    def add(self, elapsed: float, percent: float | None) -> None:
-        if percent is not None:
-            self.samples.append((elapsed, percent))
-
-    def remaining(self, policy: Policy) -> float | None:
-        """Seconds until the job should reach 100 %, or None when progress cannot be trusted."""
-        moving = [(t, p) for t, p in self.samples if p > 0.0]
-        if len(moving) < 2:
-            return None
-        (t0, p0), (t1, p1) = moving[0], moving[-1]
-        previous = moving[-2][1]
-        if p1 >= policy.trust_below_percent or p1 <= p0 or t1 <= t0 or p1 < previous:
-            return None
-        if p1 == previous and len(moving) >= 3:
-            return None  # stalled since the last poll: the rate says nothing about the rest
-        rate = (p1 - p0) / (t1 - t0)
-        return (100.0 - p1) / rate
+    first: float | None = None
+    still_first_at: float = 0.0
+    last: float | None = None
+    last_at: float = 0.0
+    misleading: bool = False
 
 
-def next_delay(policy: Policy, elapsed: float, progress: Progress, rng: random.Random | None) -> float:
-    base = min(max(policy.growth * elapsed, policy.min_interval), policy.max_interval)
-    delay = base
-    remaining = progress.remaining(policy)
-    if remaining is not None:
-        if remaining * policy.predict_fraction > base:
-            # Far from the predicted end: halve the distance, a long sleep that stays safe if the job is faster.
-            delay = min(remaining * policy.predict_fraction, policy.max_predicted_interval)
-        else:
-            # Near it: aim at the predicted end, never later than the elapsed-time rule would.
-            delay = min(base, max(remaining, policy.min_interval))
+def observe(trend: Trend, elapsed: float, percent: float | None) -> Trend:
+    """The trend after a poll at ``elapsed`` seconds that showed ``percent`` (None: no readable progress)."""
+    if trend.misleading:
+        return trend
+    if trend.first is None or trend.last is None:
+        return trend if percent is None else Trend(percent, elapsed, percent, elapsed)
+    if percent is None or percent < trend.last:
+        return replace(trend, misleading=True)
+    if percent == trend.first:
+        return replace(trend, still_first_at=elapsed, last=percent, last_at=elapsed)
+    return replace(trend, last=percent, last_at=elapsed)
+
+
+def earliest_end(trend: Trend, policy: Policy) -> float | None:
+    """The elapsed time before which the job cannot plausibly end, or None when progress says nothing about it.
+
+    The rate is bounded from above: progress is shown rounded down, so at ``last_at`` it may be just under
+    ``last + 1``, and it was still ``first`` at ``still_first_at``. From there, at that rate, the job reaches
+    ``earliest_end_percent`` no earlier than the returned time.
+    """
+    if trend.misleading or trend.first is None or trend.last is None or trend.last <= trend.first:
+        return None
+    ceiling = trend.last + 1.0
+    span = trend.last_at - trend.still_first_at
+    if ceiling >= policy.earliest_end_percent or span <= 0:
+        return None
+    rate = (ceiling - trend.first) / span
+    return trend.last_at + (policy.earliest_end_percent - ceiling) / rate
+
+
+def next_delay(
+    policy: Policy, elapsed: float, trend: Trend | None = None, failures: int = 0, rng: random.Random | None = None
+) -> float:
+    """Seconds to sleep after a poll ``elapsed`` seconds into the wait; ``failures`` transient errors in a row."""
+    delay = min(max(policy.growth * elapsed, policy.min_interval), policy.max_interval)
+    if failures:
+        backoff = policy.min_interval * policy.error_backoff ** min(failures, 64)
+        delay = max(delay, min(backoff, policy.max_interval))
+    elif trend is not None:
+        end = earliest_end(trend, policy)
+        if end is not None:
+            skip = min(end - elapsed, policy.predict_growth * elapsed, policy.max_predicted_interval)
+            delay = max(delay, skip)
     if rng is not None and policy.jitter > 0:
         delay *= 1.0 - rng.uniform(0.0, policy.jitter)
     return delay
@@ -95,41 +146,49 @@ def wait_for_job(
     rng: random.Random | None = None,
 ) -> Job:
     """Poll until the job is Completed (returned) or Failed (``JobFailed``), or ``timeout`` seconds pass
-    (``WaitTimeout``). The first call is immediate; the last is at the deadline, never after it."""
+    (``WaitTimeout``). The first call is immediate; the last is at the deadline, never after it.
+
+    ``JobNotFound`` is tolerated for ``policy.not_found_grace`` seconds from the start, transient ``ApiError``
+    for ``policy.outage_limit`` seconds in a row; other errors are raised at once. Jitter is drawn from ``rng``,
+    or from a fresh generator when ``sleep`` is the real ``time.sleep``.
+    """
     if rng is None and sleep is time.sleep:
         rng = random.Random()
     start = clock()
     deadline = start + timeout
-    progress = Progress()
+    trend = Trend()
     last: Job | None = None
     last_error: Exception | None = None
     failing_since: float | None = None
+    failures = 0
+    final = False
     while True:
-        now = clock()
+        polled = clock() - start
         try:
             job = fetch()
         except JobNotFound as exc:
-            if now - start >= policy.not_found_grace:
+            if polled >= policy.not_found_grace:
                 raise
-            last_error = exc
+            failing_since, failures, last_error = None, 0, exc
         except ApiError as exc:
             if not exc.transient:
                 raise
-            failing_since = now if failing_since is None else failing_since
-            if now - failing_since >= policy.outage_limit:
+            failing_since = polled if failing_since is None else failing_since
+            if polled - failing_since >= policy.outage_limit:
                 raise
-            last_error = exc
+            failures, last_error = failures + 1, exc
         else:
-            failing_since, last_error, last = None, None, job
+            failing_since, failures, last_error, last = None, 0, None, job
             if on_poll is not None:
                 on_poll(job)
             if job.status == "Completed":
                 return job
             if job.status == "Failed":
                 raise JobFailed(job)
-            progress.add(now - start, job.percent)
-        now = clock()
-        if now >= deadline:
+            trend = observe(trend, polled, job.percent)
+        remaining = deadline - clock()
+        if final or remaining <= 0:
             raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
-        delay = next_delay(policy, now - start, progress, rng)
-        sleep(max(0.0, min(delay, deadline - now)))
+        delay = next_delay(policy, timeout - remaining, trend, failures, rng)
+        final = delay >= remaining
+        sleep(min(delay, remaining))
