@@ -1,8 +1,8 @@
 """Simulated jobs in virtual time: how long each waiting policy takes to notice the end, and how many calls it spends.
 
 Every case is one wait on one scripted job: a duration, a progress shape, a period during which the task center
-does not know the job yet, and a seed (for the waiter's jitter and for the fraction of a second the job runs past
-its nominal duration: real jobs do not end on a poller's 10-second grid). The clock is virtual, so an hour-long
+does not know the job yet, and a seed (for the waiter's jitter and for the job's actual end, drawn within 5 % of the
+nominal duration, at most 5 s either way: real jobs do not end on a poller's 10-second grid). The clock is virtual, so an hour-long
 job takes microseconds, and both policies see exactly the same jobs.
 
 Lag is measured from the moment the end could first be seen: the job's end, or the moment it became visible if it
@@ -74,10 +74,9 @@ class Case:
 
     @property
     def end(self) -> float:
-        """The actual end: the nominal duration plus a seeded fraction of a second (none for a finished job)."""
-        if self.duration == 0:
-            return 0.0
-        return self.duration + random.Random(f"end-{self.seed}-{self.duration}-{self.shape}").random()
+        """The actual end: drawn (seeded) within 5 % of the nominal duration, at most 5 s either way."""
+        spread = min(0.05 * self.duration, 5.0)
+        return self.duration + random.Random(f"end-{self.seed}-{self.duration}-{self.shape}").uniform(-spread, spread)
 
     @property
     def observable_at(self) -> float:

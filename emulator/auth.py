@@ -167,7 +167,7 @@ class Authenticator:
         creds = self.credentials
         user, project = _parse_password_request(payload)
         name, password, domain = user
-        if not (_same(name, creds.user) and _same(password, creds.password) and (_same(domain, creds.domain))):
+        if not (_same(name, creds.user) and _same(password, creds.password) and _same(domain, creds.domain)):
             raise IamError(401, "Unauthorized", "The username or password is wrong.")
         scope_key, scope_value = project
         if scope_value == creds.project_id:

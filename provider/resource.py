@@ -33,6 +33,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 
 from provider import auth, settings, validate
 from provider.client import client_from
@@ -45,6 +46,9 @@ INPUTS = ("job_id", "project_id", "region", "endpoint", "api_path", "timeout", "
 REPLACE_ON = ("job_id", "project_id", "endpoint")
 OUTPUTS = ("job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason")
 SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path")
+# An unknown value (preview, an input computed by another resource) reaches the plugin as the wire string
+# ``pulumi.runtime.rpc.UNKNOWN`` and leaves ``deserialize_properties(..., keep_unknowns=True)`` as an instance of
+# ``pulumi.output.Unknown``: both mean "not known yet".
 UNKNOWN = pulumi.runtime.rpc.UNKNOWN
 # Progress lines in `pulumi up`: on every status change and every 10 % step, else at most one a minute.
 HEARTBEAT_SECONDS = 60.0
@@ -114,7 +118,7 @@ def _log_info(message: str) -> None:
 
 
 def _known(value: Any) -> bool:
-    return value is not None and value != UNKNOWN
+    return value is not None and not isinstance(value, Unknown) and value != UNKNOWN
 
 
 def _seconds(key: str) -> Callable[[object], float]:
@@ -154,7 +158,7 @@ def _check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFa
         failures.append(CheckFailure("fail_on_error", "fail_on_error must be true or false"))
     inputs.setdefault("timeout", DEFAULT_TIMEOUT)
     inputs.setdefault("fail_on_error", True)
-    if not failures and not any(inputs.get(key) == UNKNOWN for key in SETTING_INPUTS):
+    if not failures and all(_known(inputs[key]) for key in SETTING_INPUTS if key in inputs):
         # Settings and credentials resolve without a request: report a missing project, endpoint or credential
         # at preview, not after the other resources of the update have been created.
         config = _stack_config()

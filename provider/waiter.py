@@ -75,14 +75,16 @@ class Trend:
     """What the progress seen so far says, folded from the polls by ``observe``: enough to bound the job's rate.
 
     ``first`` is the first percent seen and ``still_first_at`` the last time progress still showed it (a job
-    queued at 0 % has not started to move yet); ``last``/``last_at`` the latest reading. Progress that goes
-    backwards or vanishes marks the trend ``misleading`` for the rest of the wait.
+    queued at 0 % has not started to move yet); ``last``/``last_at`` the latest reading, ``moved`` whether it was
+    higher than the one before. Progress that goes backwards or vanishes marks the trend ``misleading`` for the
+    rest of the wait.
     """
 
     first: float | None = None
     still_first_at: float = 0.0
     last: float | None = None
     last_at: float = 0.0
+    moved: bool = False
     misleading: bool = False
 
 
@@ -95,8 +97,16 @@ def observe(trend: Trend, elapsed: float, percent: float | None) -> Trend:
     if percent is None or percent < trend.last:
         return replace(trend, misleading=True)
     if percent == trend.first:
-        return replace(trend, still_first_at=elapsed, last=percent, last_at=elapsed)
-    return replace(trend, last=percent, last_at=elapsed)
+        return replace(trend, still_first_at=elapsed, last_at=elapsed, moved=False)
+    return replace(trend, last=percent, last_at=elapsed, moved=percent > trend.last)
+
+
+def _span(trend: Trend) -> tuple[float, float, float] | None:
+    """(first, last, seconds between them) when progress has moved forward and says something."""
+    if trend.misleading or trend.first is None or trend.last is None or trend.last <= trend.first:
+        return None
+    span = trend.last_at - trend.still_first_at
+    return (trend.first, trend.last, span) if span > 0 else None
 
 
 def earliest_end(trend: Trend, policy: Policy) -> float | None:
@@ -106,14 +116,28 @@ def earliest_end(trend: Trend, policy: Policy) -> float | None:
     ``last + 1``, and it was still ``first`` at ``still_first_at``. From there, at that rate, the job reaches
     ``earliest_end_percent`` no earlier than the returned time.
     """
-    if trend.misleading or trend.first is None or trend.last is None or trend.last <= trend.first:
+    moving = _span(trend)
+    if moving is None:
         return None
-    ceiling = trend.last + 1.0
-    span = trend.last_at - trend.still_first_at
-    if ceiling >= policy.earliest_end_percent or span <= 0:
+    first, last, span = moving
+    ceiling = last + 1.0
+    if ceiling >= policy.earliest_end_percent:
         return None
-    rate = (ceiling - trend.first) / span
-    return trend.last_at + (policy.earliest_end_percent - ceiling) / rate
+    return trend.last_at + (policy.earliest_end_percent - ceiling) / ((ceiling - first) / span)
+
+
+def predicted_end(trend: Trend) -> float | None:
+    """When progress that is still moving would reach 100 % at the slowest rate the readings allow, or None.
+
+    Aiming a poll there notices a job that keeps its pace right when it ends. Progress that did not move at the
+    last poll (a stall at 99 %, a plateau between jumps) predicts nothing.
+    """
+    moving = _span(trend)
+    if moving is None or not trend.moved or moving[1] >= 100.0:
+        return None
+    first, last, span = moving
+    rate = (last - first - 1.0) / span
+    return trend.last_at + (100.0 - last) / rate if rate > 0 else None
 
 
 def next_delay(
@@ -125,10 +149,12 @@ def next_delay(
         backoff = policy.min_interval * policy.error_backoff ** min(failures, 64)
         delay = max(delay, min(backoff, policy.max_interval))
     elif trend is not None:
-        end = earliest_end(trend, policy)
-        if end is not None:
-            skip = min(end - elapsed, policy.predict_growth * elapsed, policy.max_predicted_interval)
-            delay = max(delay, skip)
+        start, finish = earliest_end(trend, policy), predicted_end(trend)
+        if start is not None:
+            delay = max(delay, min(start - elapsed, policy.predict_growth * elapsed, policy.max_predicted_interval))
+        elif finish is not None and elapsed < finish < elapsed + delay:
+            # Aimed at the predicted end, earlier than the regular poll: no jitter, it would only aim too early.
+            return max(finish - elapsed, policy.min_interval)
     if rng is not None and policy.jitter > 0:
         delay *= 1.0 - rng.uniform(0.0, policy.jitter)
     return delay
