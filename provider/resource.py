@@ -37,7 +37,7 @@ from pulumi.output import Unknown
 
 from provider import auth, settings, validate
 from provider.client import client_from
-from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, redact
+from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout, redact
 from provider.models import Job
 from provider.waiter import DEFAULT_POLICY, wait_for_job
 
@@ -73,7 +73,10 @@ def _scrub(text: str) -> str:
 
 def _fail(exc: BaseException, job_id: str | None = None) -> NoReturn:
     """Re-raise as one clear line without the chained exception: the engine shows the traceback to the user."""
-    if isinstance(exc, GaussDBError):
+    if isinstance(exc, WaitTimeout):
+        # Create failed, so the resource is not in state: the next `pulumi up` waits for the same job again.
+        message = f"{exc}; the job goes on in the task center: run `pulumi up` again to wait anew, or raise timeout"
+    elif isinstance(exc, GaussDBError):
         message = str(exc)
     else:
         # Not one of ours (a library bug, an unexpected value): say so, still without leaking a secret.

@@ -26,11 +26,13 @@ def _fault(emu: Emulator, kind: str, count: int, **extra: float) -> None:
 @pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "garbage", "html"])
 def test_a_burst_of_each_fault_is_ridden_out(emulator: Emulator, emu_env: dict[str, str], kind: str) -> None:
     job = emulator.create_job(duration=1.5, progress="linear")
-    _fault(emulator, kind, 4, retry_after=1)
+    # Four in a row outlast the transport's three retries, so the waiter sees an error too; a garbage body is
+    # not retried by the transport, so two already reach the waiter twice.
+    _fault(emulator, kind, 2 if kind == "garbage" else 4, retry_after=1)
     result = run(["wait", job["id"], "--timeout", "60"], emu_env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["status"] == "Completed"
-    assert emulator.stats()["jobs"][job["id"]] >= 5  # the faulted requests were made and survived
+    assert emulator.stats()["jobs"][job["id"]] >= (3 if kind == "garbage" else 5)  # faults were met, and survived
 
 
 def test_a_burst_of_faults_still_reports_a_failed_job(emulator: Emulator, emu_env: dict[str, str]) -> None:
@@ -40,9 +42,7 @@ def test_a_burst_of_faults_still_reports_a_failed_job(emulator: Emulator, emu_en
     assert result.returncode == 1 and "Flavor not available" in assert_one_line_error(result)
 
 
-def test_a_lasting_outage_ends_at_the_deadline_when_it_comes_first(
-    emulator: Emulator, emu_env: dict[str, str]
-) -> None:
+def test_a_lasting_outage_ends_at_the_deadline_when_it_comes_first(emulator: Emulator, emu_env: dict[str, str]) -> None:
     job = emulator.create_job(duration=0)
     _fault(emulator, "reset", 10_000)
     result = run(["wait", job["id"], "--timeout", "3"], emu_env)
@@ -54,8 +54,9 @@ def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
     with Emulator(EmulatorConfig(token_ttl=1.5)) as emu:
         cfg = emu.config
         job = emu.create_job(duration=4, progress="linear")
-        settings = Settings(project_id=cfg.project_id, region=None, endpoint=emu.url, api_path="/v3",
-                            auth_url=f"{emu.url}/v3")
+        settings = Settings(
+            project_id=cfg.project_id, region=None, endpoint=emu.url, api_path="/v3", auth_url=f"{emu.url}/v3"
+        )
         auth = PasswordAuth(f"{emu.url}/v3", cfg.user, cfg.password, cfg.domain, cfg.project_id)
         client = TaskCenterClient(settings, auth)
         tokens: set[str] = set()
@@ -73,14 +74,25 @@ def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
 def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
     with Emulator(EmulatorConfig()) as emu:
         cfg = emu.config
-        env = {"GAUSSDB_ENDPOINT": emu.url, "HW_PROJECT_ID": cfg.project_id, "HW_ACCESS_KEY": cfg.access_key,
-               "HW_SECRET_KEY": cfg.secret_key}
+        env = {
+            "GAUSSDB_ENDPOINT": emu.url,
+            "HW_PROJECT_ID": cfg.project_id,
+            "HW_ACCESS_KEY": cfg.access_key,
+            "HW_SECRET_KEY": cfg.secret_key,
+        }
         big = [emu.create_job(duration=4, progress="linear")["id"] for _ in range(200)]
         small = [[emu.create_job(duration=3, progress="steps")["id"] for _ in range(20)] for _ in range(3)]
         started = time.monotonic()
-        procs = [subprocess.Popen([str(BIN / "gaussdb-job"), "wait", *ids, "--timeout", "120"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-                 for ids in [big, *small]]
+        procs = [
+            subprocess.Popen(
+                [str(BIN / "gaussdb-job"), "wait", *ids, "--timeout", "120"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for ids in [big, *small]
+        ]
         outputs = [proc.communicate(timeout=150)[0] for proc in procs]
         elapsed = time.monotonic() - started
         assert [proc.returncode for proc in procs] == [0, 0, 0, 0]
@@ -90,6 +102,8 @@ def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
         # The emulator is still up and answering after the load.
         assert requests.get(f"{emu.url}/_emulator/stats", timeout=5).ok
         per_job = stats["total"] / 260
-        print(f"\nload: 260 jobs (one wait of 200 + 3 waits of 20) in {elapsed:.1f} s, {stats['total']} requests, "
-              f"{per_job:.1f} requests per job, {stats['total'] / elapsed:.0f} requests/s on average")
+        print(
+            f"\nload: 260 jobs (one wait of 200 + 3 waits of 20) in {elapsed:.1f} s, {stats['total']} requests, "
+            f"{per_job:.1f} requests per job, {stats['total'] / elapsed:.0f} requests/s on average"
+        )
         assert per_job < 10
