@@ -134,10 +134,11 @@ def report(latencies: list[Latency], waits: list[RealWait]) -> str:
         f"{'job':<40} {'lag s':>7} {'calls':>6} {'404s':>5}",
     ]
     for wait in waits:
-        label = f"{wait.duration:g} s job" + (f", unknown for its first {wait.visible_after:g} s" if wait.visible_after else "")
+        label = f"{wait.duration:g} s job" + (
+            f", unknown for its first {wait.visible_after:g} s" if wait.visible_after else ""
+        )
         lines.append(f"{label:<40} {wait.lag:>7.2f} {wait.calls:>6} {wait.not_found:>5}")
     lines.append(
         "(lag: from the moment the end could be seen to wait_for_job's return; 404s: DBS.200543 answers tolerated)"
     )
     return "\n".join(lines)
-

@@ -28,9 +28,7 @@ def duration_table(ours: Sequence[Outcome], theirs: Sequence[Outcome], names: tu
     ]
     for duration, mine in by_ours.items():
         other = by_theirs[duration]
-        lines.append(
-            f"{duration:>8g}s | {_side(mine)} | {_side(other)} | {mine.calls / other.calls:>11.2f}"
-        )
+        lines.append(f"{duration:>8g}s | {_side(mine)} | {_side(other)} | {mine.calls / other.calls:>11.2f}")
     total_ours, total_theirs = Summary(list(ours)), Summary(list(theirs))
     lines.append(
         f"{'all':>9} | {_side(total_ours)} | {_side(total_theirs)} | {total_ours.calls / total_theirs.calls:>11.2f}"
@@ -44,9 +42,8 @@ def duration_table(ours: Sequence[Outcome], theirs: Sequence[Outcome], names: tu
 def shape_table(ours: Sequence[Outcome], theirs: Sequence[Outcome], names: tuple[str, str]) -> str:
     by_ours = group(ours, lambda c: c.shape)
     by_theirs = group(theirs, lambda c: c.shape)
-    lines = [
-        f"{'progress':>9} | {names[0] + ': on time, mean lag, calls':>40} | {names[1] + ': on time, mean lag, calls':>40}"
-    ]
+    columns = ": on time, mean lag, calls"
+    lines = [f"{'progress':>9} | {names[0] + columns:>40} | {names[1] + columns:>40}"]
     for shape, mine in by_ours.items():
         other = by_theirs[shape]
         lines.append(
@@ -80,9 +77,7 @@ def chart(ours: Sequence[Outcome], theirs: Sequence[Outcome], names: tuple[str, 
 
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     for outcomes, name, color in ((theirs, names[1], "tab:orange"), (ours, names[0], "tab:blue")):
-        ax.scatter(
-            [o.calls for o in outcomes], [o.lag for o in outcomes], s=6, alpha=0.15, color=color, linewidths=0
-        )
+        ax.scatter([o.calls for o in outcomes], [o.lag for o in outcomes], s=6, alpha=0.15, color=color, linewidths=0)
         means = group(outcomes, lambda c: c.duration)
         xs = [s.mean_calls for s in means.values()]
         ys = [s.mean_lag for s in means.values()]

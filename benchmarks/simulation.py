@@ -1,9 +1,9 @@
 """Simulated jobs in virtual time: how long each waiting policy takes to notice the end, and how many calls it spends.
 
 Every case is one wait on one scripted job: a duration, a progress shape, a period during which the task center
-does not know the job yet, and a seed (for the waiter's jitter and for the job's actual end, drawn within 5 % of the
-nominal duration, at most 5 s either way: real jobs do not end on a poller's 10-second grid). The clock is virtual, so an hour-long
-job takes microseconds, and both policies see exactly the same jobs.
+does not know the job yet, and a seed (for the waiter's jitter and for the job's actual end, drawn within 5 % of
+the nominal duration, at most 5 s either way: real jobs do not end on a poller's 10-second grid). The clock is
+virtual, so an hour-long job takes microseconds, and both policies see exactly the same jobs.
 
 Lag is measured from the moment the end could first be seen: the job's end, or the moment it became visible if it
 ended while still unknown to the task center.

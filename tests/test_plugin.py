@@ -431,3 +431,34 @@ def test_no_credential_in_outputs_errors_or_anything_the_plugin_printed(
     for secret in [*secrets_of(emu), "wrong-secret-key-value-0000"]:
         assert secret not in text, secret
     assert ok["id"] in text and "boom" in text and "info: GaussDBJob" in text  # sanity: it is what we think
+
+
+# -- progress lines --------------------------------------------------------------------------------------------
+
+
+def test_progress_lines_on_status_change_each_ten_percent_and_at_most_a_minute_apart() -> None:
+    from provider.models import Job
+    from provider.resource import _ProgressLog
+
+    now = [0.0]
+    lines: list[str] = []
+    log = _ProgressLog(GOOD_ID, clock=lambda: now[0], emit=lines.append)
+
+    def poll(at: float, status: str = "Running", process: str = "") -> None:
+        now[0] = at
+        log(Job(id=GOOD_ID, name="RestartGaussDBInstance", status=status, process=process))
+
+    poll(0, process="1%")  # first poll: a line
+    poll(5, process="5%")  # same decile: nothing
+    poll(10, process="12%")  # next 10 %: a line
+    poll(30, process="15%")  # nothing
+    poll(71, process="18%")  # a minute without a line: a heartbeat
+    poll(80, process="19%")  # nothing
+    poll(90, status="Completed")  # status change: a line
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "Running 1% after 0 s",
+        "Running 12% after 10 s",
+        "Running 18% after 71 s",
+        "Completed after 90 s",
+    ]
+    assert all(line.startswith(f"GaussDBJob {GOOD_ID} (RestartGaussDBInstance): ") for line in lines)
