@@ -129,6 +129,7 @@ def report(latencies: list[Latency], waits: list[RealWait]) -> str:
         "Real time against the emulator (loopback HTTP, AK/SK signing, pydantic parsing)",
         f"{'client.get_job':<28} {'calls':>6} {'calls/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}",
         *(latency.row() for latency in latencies),
+        "(client and emulator share one process and its GIL: threads show contention, not the server's capacity)",
         "",
         "Real waits (default policy, real clock, jitter on)",
         f"{'job':<40} {'lag s':>7} {'calls':>6} {'404s':>5}",
