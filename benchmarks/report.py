@@ -69,30 +69,40 @@ def totals(ours: Sequence[Outcome], theirs: Sequence[Outcome], names: tuple[str,
 
 
 def chart(ours: Sequence[Outcome], theirs: Sequence[Outcome], names: tuple[str, str], path: Path) -> Path:
-    """Every case as a dot (calls spent, lag), and the mean per duration as a labelled marker."""
+    """Every case as a dot (calls spent, lag), the mean per duration as a labelled marker: the lag in seconds on
+    the left, the lag relative to the allowed max(2 s, 5 % of the duration) on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    fig, (absolute, relative) = plt.subplots(1, 2, figsize=(14, 6), dpi=100)
     for outcomes, name, color in ((theirs, names[1], "tab:orange"), (ours, names[0], "tab:blue")):
-        ax.scatter([o.calls for o in outcomes], [o.lag for o in outcomes], s=6, alpha=0.15, color=color, linewidths=0)
         means = group(outcomes, lambda c: c.duration)
         xs = [s.mean_calls for s in means.values()]
-        ys = [s.mean_lag for s in means.values()]
-        ax.plot(xs, ys, "o-", color=color, label=f"{name}: mean per duration", markersize=5)
-        for duration, x, y in zip(means, xs, ys, strict=True):
-            if isinstance(duration, int | float) and duration in (0, 10, 60, 300, 1200, 3600):
-                ax.annotate(f"{duration:g}s", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_xscale("log")
-    ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("calls per wait (log)")
-    ax.set_ylabel("detection lag, s (symlog)")
-    ax.set_title("Waiting for GaussDB jobs: detection lag against API calls\n(dots: every simulated case)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="upper left")
+        for ax, relative_lag in ((absolute, False), (relative, True)):
+            lags = [o.lag / o.case.bound if relative_lag else o.lag for o in outcomes]
+            ax.scatter([o.calls for o in outcomes], lags, s=6, alpha=0.15, color=color)
+            ys = [
+                sum(o.lag / o.case.bound if relative_lag else o.lag for o in s.outcomes) / s.cases
+                for s in means.values()
+            ]
+            ax.plot(xs, ys, "o-", color=color, label=f"{name}: mean per duration", markersize=5)
+            for duration, x, y in zip(means, xs, ys, strict=True):
+                if isinstance(duration, int | float) and duration in (0, 10, 60, 300, 1200, 3600):
+                    ax.annotate(f"{duration:g}s", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    relative.axhline(1.0, color="black", linestyle="--", linewidth=1, label="allowed: max(2 s, 5 % of duration)")
+    absolute.set_yscale("symlog", linthresh=1.0)
+    absolute.set_ylabel("detection lag, s (symlog)")
+    relative.set_ylabel("detection lag / allowed lag")
+    for ax in (absolute, relative):
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("calls per wait (log)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    absolute.set_title("Detection lag against API calls (dots: every simulated case)")
+    relative.set_title("The same, relative to the allowed lag")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -9,12 +9,13 @@ The schedule, in short:
 - the first call is immediate: a job that is already finished costs one call and no sleep;
 - without usable progress, the interval is ``growth`` x the time waited so far, clamped to
   ``[min_interval, max_interval]``: a job that ends after t seconds is noticed within 5 % of t, 2 s for short
-  jobs, 30 s at most, and an hour-long job costs about 140 calls instead of 360 at a fixed 10 s;
+  jobs, 30 s at most, and an hour-long job costs about 190 calls instead of 360 at a fixed 10 s;
 - with progress (``process``) that moves forward, the waiter bounds the job's rate from above and skips the
   polls before the earliest moment the job could reach ``earliest_end_percent`` (50 %): progress may lag
   reality by up to 2x (a job that ends at 60 %) without the end being noticed late. Past that point, or when
   progress stalls (99 % for minutes), jumps, goes backwards or vanishes, the elapsed-time rule above applies,
-  and while progress keeps moving, one poll is aimed at the moment it would reach 100 %;
+  and while progress keeps moving, one poll is aimed at the moment it would reach 100 % (an hour-long job with
+  steady progress costs about 100 calls);
 - jitter only shortens an interval, so no bound is ever exceeded; transient errors back off exponentially;
 - the last poll is at the deadline, never after it.
 """
