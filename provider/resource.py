@@ -15,6 +15,7 @@ has been scrubbed of every configured secret.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import sys
 import threading
@@ -124,23 +125,13 @@ def _known(value: Any) -> bool:
     return value is not None and not isinstance(value, Unknown) and value != UNKNOWN
 
 
-def _seconds(key: str) -> Callable[[object], float]:
-    def check(value: object) -> float:
-        try:
-            return validate.timeout(value)
-        except ConfigError as exc:
-            raise ConfigError(str(exc).replace("invalid timeout", f"invalid {key}", 1)) from None
-
-    return check
-
-
 _CHECKS: dict[str, Callable[[object], Any]] = {
     "job_id": validate.job_id,
     "project_id": validate.project_id,
     "endpoint": validate.endpoint,
     "api_path": validate.api_path,
-    "timeout": _seconds("timeout"),
-    "not_found_grace": _seconds("not_found_grace"),
+    "timeout": validate.timeout,
+    "not_found_grace": functools.partial(validate.timeout, what="not_found_grace"),
 }
 
 

@@ -76,15 +76,16 @@ def api_path(value: object) -> str:
     return value.rstrip("/")
 
 
-def timeout(value: object) -> float:
+def timeout(value: object, what: str = "timeout") -> float:
+    """A number of seconds in (0, 7 days]; ``what`` names the setting in the message."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ConfigError(f"invalid timeout {_show(value)}: expected a number of seconds")
+        raise ConfigError(f"invalid {what} {_show(value)}: expected a number of seconds")
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"invalid timeout {_show(value)}: expected a number of seconds") from None
+        raise ConfigError(f"invalid {what} {_show(value)}: expected a number of seconds") from None
     if not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_TIMEOUT:
         raise ConfigError(
-            f"invalid timeout {_show(value)}: expected more than 0 and at most {MAX_TIMEOUT:g} seconds (7 days)"
+            f"invalid {what} {_show(value)}: expected more than 0 and at most {MAX_TIMEOUT:g} seconds (7 days)"
         )
     return seconds
