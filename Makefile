@@ -13,13 +13,13 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "pip==25.3"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy provider
+	$(BIN)/mypy provider gaussdb_emulator demo benchmarks
 
 # pytest exits 5 when it collected no tests: that is a broken suite, not a pass, so it fails here on purpose.
 test: lint
@@ -35,7 +35,7 @@ bench: install
 
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet "pip==25.3" && .lock-venv/bin/python -m pip install --quiet -e ".[test]"
+	.lock-venv/bin/python -m pip install --quiet "pip==25.3" && .lock-venv/bin/python -m pip install --quiet -e ".[dev]"
 	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^gaussdb-job' > constraints.txt
 	rm -rf .lock-venv
 

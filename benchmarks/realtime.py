@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emulator.server import Emulator, EmulatorConfig
-from provider.client import TaskCenterClient, client_from
+from gaussdb_emulator.server import Emulator, EmulatorConfig
+from provider.client import TaskCenterClient
+from provider.compose import client_for
 from provider.models import Job
 from provider.waiter import wait_for_job
 
@@ -50,7 +51,7 @@ class RealWait:
 
 def _client(emu: Emulator) -> TaskCenterClient:
     cfg = emu.config
-    return client_from(
+    return client_for(
         {"endpoint": emu.url, "project_id": cfg.project_id},
         {},
         {"HW_ACCESS_KEY": cfg.access_key, "HW_SECRET_KEY": cfg.secret_key},

@@ -1,6 +1,6 @@
 """``make demo``: the example stack against a local emulator, end to end.
 
-1. starts the emulator (``python -m emulator --port 0``) on a free loopback port;
+1. starts the emulator (``python -m gaussdb_emulator --port 0``) on a free loopback port;
 2. creates a job in it that runs for a few seconds with visible progress;
 3. with the Pulumi CLI on PATH: ``pulumi up`` of the root ``__main__.py`` on stack ``demo``, state in a local
    file backend inside the repo (``.pulumi-state/``), config pointing at the emulator;
@@ -56,7 +56,7 @@ def say(text: str = "") -> None:
 
 
 class EmulatorProcess:
-    """``python -m emulator`` as a child process; ``url`` once it printed ``listening on``."""
+    """``python -m gaussdb_emulator`` as a child process; ``url`` once it printed ``listening on``."""
 
     def __init__(self, start_timeout: float = 30.0) -> None:
         self.start_timeout = start_timeout
@@ -64,7 +64,7 @@ class EmulatorProcess:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> EmulatorProcess:
-        args = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0"]
+        args = [sys.executable, "-m", "gaussdb_emulator", "--host", "127.0.0.1", "--port", "0"]
         for flag, value in EMULATOR_CREDENTIALS.items():
             args += [flag, value]
         self._process = subprocess.Popen(

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["GaussDBJob", "GaussDBJobArgs"]
+__version__ = "0.2.0"
+__all__ = ["GaussDBJob", "GaussDBJobArgs", "GaussDBJobs", "GaussDBJobsArgs"]
 
 
 def __getattr__(name: str) -> Any:

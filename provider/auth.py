@@ -1,6 +1,6 @@
 """Request authentication as pluggable ``requests`` auth objects: AK/SK signing, a static IAM token, and the
-IAM password flow. Credentials are read from stack config or the environment at the moment a client is made,
-and live only in these objects, which are never pickled into Pulumi state.
+IAM password flow. They are built by ``provider.compose`` from ``provider.credentials`` when a client is made,
+and hold credentials only while the client lives; they are never pickled into Pulumi state.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,8 +16,8 @@ import requests
 from requests.auth import AuthBase
 
 from provider import signer
-from provider.errors import ApiError, AuthError, ConfigError
-from provider.settings import Settings, config_value
+from provider.credentials import remember_secret
+from provider.errors import ApiError, AuthError
 from provider.transport import REQUEST_TIMEOUT, make_session
 
 
@@ -157,6 +156,7 @@ class PasswordAuth(AuthBase):
         # Lifetime from the server's own pair of times, so a skewed local clock does not matter.
         lifetime = (expires - issued).total_seconds() if expires and issued else 24 * 3600.0
         margin = min(300.0, lifetime / 10)
+        remember_secret(token)
         return _CachedToken(token, self._clock() + max(0.0, lifetime - margin))
 
     def token(self, *, refused: str | None = None) -> str:
@@ -187,57 +187,3 @@ class PasswordAuth(AuthBase):
         again.history.append(response)
         again.request = retry
         return again
-
-
-def _cred(config: Mapping[str, Any], env: Mapping[str, str], key: str, *names: str) -> str | None:
-    value = config_value(config, key)
-    if value is None:
-        for name in names:
-            if env.get(name, "").strip():
-                return env[name].strip()
-    return str(value) if value is not None else None
-
-
-def from_sources(settings: Settings, config: Mapping[str, Any], env: Mapping[str, str]) -> AuthBase:
-    """The first configured of: AK/SK (with security token), IAM token, IAM password."""
-    ak = _cred(config, env, "accessKey", "HW_ACCESS_KEY", "OS_ACCESS_KEY")
-    sk = _cred(config, env, "secretKey", "HW_SECRET_KEY", "OS_SECRET_KEY")
-    if ak or sk:
-        if not (ak and sk):
-            raise ConfigError("incomplete AK/SK: set both the access key and the secret key")
-        return AkSkAuth(ak, sk, _cred(config, env, "securityToken", "HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"))
-    token = _cred(config, env, "authToken", "HW_AUTH_TOKEN", "OS_AUTH_TOKEN")
-    if token:
-        return TokenAuth(token)
-    user = _cred(config, env, "userName", "HW_USER_NAME", "OS_USERNAME")
-    password = _cred(config, env, "password", "HW_PASSWORD", "OS_PASSWORD")
-    domain = _cred(config, env, "domainName", "HW_DOMAIN_NAME", "OS_DOMAIN_NAME")
-    if user or password:
-        if not (user and password and domain):
-            raise ConfigError("incomplete IAM login: set user name, password and domain name")
-        if settings.auth_url is None:
-            raise ConfigError(
-                "IAM password login needs the IAM URL: set gaussdb:authUrl or HW_AUTH_URL "
-                "(or a region to derive it from)"
-            )
-        return PasswordAuth(settings.auth_url, user, password, domain, settings.project_id)
-    raise ConfigError(
-        "no credentials: set an access key and secret key (HW_ACCESS_KEY, HW_SECRET_KEY or "
-        "gaussdb:accessKey, gaussdb:secretKey), an IAM token, or an IAM user and password"
-    )
-
-
-SECRET_KEYS = (
-    ("secretKey", "HW_SECRET_KEY", "OS_SECRET_KEY"),
-    ("securityToken", "HW_SECURITY_TOKEN", "OS_SECURITY_TOKEN"),
-    ("authToken", "HW_AUTH_TOKEN", "OS_AUTH_TOKEN"),
-    ("password", "HW_PASSWORD", "OS_PASSWORD"),
-)
-
-
-def secret_values(config: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
-    """Every configured secret, for redacting text that did not come from us (library exceptions)."""
-    values = [_cred(config, env, key, *names) for key, *names in SECRET_KEYS]
-    with _TOKENS_LOCK:
-        values.extend(token.value for token in _TOKENS.values())
-    return [v for v in values if v]

@@ -16,9 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, NoReturn
 
-from provider import auth, validate
-from provider.client import TaskCenterClient, client_from
-from provider.errors import ConfigError, GaussDBError, JobFailed, WaitTimeout, redact
+from provider import validate
+from provider.client import TaskCenterClient
+from provider.compose import client_for
+from provider.credentials import redact, secret_values
+from provider.errors import ConfigError, GaussDBError, JobFailed, WaitTimeout
 from provider.models import Job
 from provider.progress import ProgressReporter
 from provider.waiter import DEFAULT_POLICY, wait_for_job
@@ -71,11 +73,11 @@ def _client(args: argparse.Namespace) -> TaskCenterClient:
         "endpoint": args.endpoint,
         "api_path": args.api_path,
     }
-    return client_from(overrides, {}, os.environ)
+    return client_for(overrides, {}, os.environ)
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"gaussdb-job: {redact(message, auth.secret_values({}, os.environ))}", file=sys.stderr)
+    print(f"gaussdb-job: {redact(message, secret_values({}, os.environ))}", file=sys.stderr)
     return code
 
 
@@ -132,7 +134,7 @@ def _wait(args: argparse.Namespace) -> int:
     # One thread per job keeps every wait on its own schedule; the semaphore bounds the requests.
     with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="wait") as pool:
         results = list(pool.map(one, ids))
-    secrets = auth.secret_values({}, os.environ)
+    secrets = secret_values({}, os.environ)
     print(redact(json.dumps([fields for fields, _ in results], indent=2), secrets))
     return max(code for _, code in results)
 

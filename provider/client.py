@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import ValidationError
 from requests.auth import AuthBase
 
-from provider import auth as auth_sources
-from provider import settings as settings_module
 from provider import validate
 from provider.errors import ApiError, AuthError, JobNotFound
 from provider.models import ErrorBody, Job, JobResponse
 from provider.settings import Settings
-from provider.transport import REQUEST_TIMEOUT, make_session
+from provider.transport import DEFAULT_TRANSPORT, Transport
 
 NOT_FOUND_CODE = "DBS.200543"
 
@@ -28,13 +23,14 @@ class TaskCenterClient:
         settings: Settings,
         auth: AuthBase,
         *,
+        transport: Transport | None = None,
         session: requests.Session | None = None,
-        timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ) -> None:
         self.settings = settings
         self._auth = auth
-        self._session = session or make_session()
-        self._timeout = timeout
+        self._transport = transport or DEFAULT_TRANSPORT
+        self._session = session or self._transport.session()
+        self._timeout = self._transport.timeout
         self._host = urlsplit(settings.endpoint).netloc
 
     def get_job(self, job_id: str) -> Job:
@@ -135,13 +131,3 @@ def parse_response(response: requests.Response, job_id: str) -> Job:
 def _project_of(url: str) -> str:
     segments = [s for s in urlsplit(url).path.split("/") if s]
     return segments[-2] if len(segments) >= 2 else "?"
-
-
-def client_from(
-    args: Mapping[str, Any] | None = None, config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
-) -> TaskCenterClient:
-    """Resolve settings and credentials (argument > stack config > environment) and build a client."""
-    env = os.environ if env is None else env
-    config = config or {}
-    settings = settings_module.resolve(args or {}, config, env)
-    return TaskCenterClient(settings, auth_sources.from_sources(settings, config, env))

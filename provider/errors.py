@@ -1,12 +1,11 @@
 """The few ways a job lookup or a wait can end badly; each knows its CLI exit code.
 
 Messages are built only from values we chose to show (ids, status, codes the API returned), never from
-credentials; ``redact`` is the last guard for text that comes from elsewhere (library exceptions).
+credentials; ``provider.credentials.redact`` is the last guard for text that comes from elsewhere (library exceptions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -96,11 +95,3 @@ class WaitTimeout(GaussDBError):
         else:
             state = "never read"
         super().__init__(f"timed out after {timeout:g} s waiting for job {job_id} ({state})")
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every known secret value in ``text``; short values are skipped so as not to mangle words."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text

@@ -4,7 +4,7 @@ How Pulumi runs it (see the README): the program pickles ``GaussDBJobProvider()`
 importable) into the ``__provider`` input; the engine's dynamic-provider plugin (``python -u -m pulumi.dynamic``)
 unpickles it, calls ``configure`` with the stack config, then check/diff/create/read/update/delete. The provider
 object holds nothing, so what lands in state is a few dozen bytes naming this class. Credentials are read from the
-stack config (kept in this module of the plugin process, never on the object) or the plugin's environment when a
+stack config (kept on the configured instance in the plugin process, never pickled) or the plugin's environment when a
 call needs them.
 
 What the engine shows of a failed call is the traceback of the exception (the gRPC error details): every error
@@ -18,7 +18,6 @@ import dataclasses
 import functools
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
@@ -36,9 +35,9 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from provider import auth, settings, validate
-from provider.client import client_from
-from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout, redact
+from provider import compose, validate
+from provider.credentials import CONFIG_KEYS, redact, secret_values
+from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
 from provider.waiter import DEFAULT_POLICY, wait_for_job
 
@@ -54,25 +53,16 @@ UNKNOWN = pulumi.runtime.rpc.UNKNOWN
 # Progress lines in `pulumi up`: on every status change and every 10 % step, else at most one a minute.
 HEARTBEAT_SECONDS = 60.0
 
-# Stack configuration of the plugin process, set by ``configure``; a module global, so never pickled.
-_STACK_CONFIG: dict[str, Any] = {}
-_STACK_CONFIG_LOCK = threading.Lock()
-
-
-def _stack_config() -> dict[str, Any]:
-    with _STACK_CONFIG_LOCK:
-        return dict(_STACK_CONFIG)
-
 
 class GaussDBJobError(Exception):
     """What `pulumi up` shows when a call fails: one line naming the job and what happened."""
 
 
-def _scrub(text: str) -> str:
-    return redact(text, auth.secret_values(_stack_config(), os.environ))
+def _scrub(text: str, config: Mapping[str, Any]) -> str:
+    return redact(text, secret_values(config, os.environ))
 
 
-def _fail(exc: BaseException, job_id: str | None = None) -> NoReturn:
+def _fail(exc: BaseException, config: Mapping[str, Any], job_id: str | None = None) -> NoReturn:
     """Re-raise as one clear line without the chained exception: the engine shows the traceback to the user."""
     if isinstance(exc, WaitTimeout):
         # Create failed, so the resource is not in state: the next `pulumi up` waits for the same job again.
@@ -83,7 +73,7 @@ def _fail(exc: BaseException, job_id: str | None = None) -> NoReturn:
         # Not one of ours (a library bug, an unexpected value): say so, still without leaking a secret.
         where = f" while handling job {job_id}" if job_id else ""
         message = f"unexpected {type(exc).__name__}{where}: {exc}"
-    raise GaussDBJobError(_scrub(message)) from None
+    raise GaussDBJobError(_scrub(message, config)) from None
 
 
 class _ProgressLog:
@@ -135,7 +125,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
 }
 
 
-def _check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
+def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFailure]]:
     inputs = {key: news[key] for key in INPUTS if key in news and news[key] is not None}
     failures: list[CheckFailure] = []
     if "job_id" not in inputs:
@@ -155,12 +145,10 @@ def _check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[CheckFa
     if not failures and all(_known(inputs[key]) for key in SETTING_INPUTS if key in inputs):
         # Settings and credentials resolve without a request: report a missing project, endpoint or credential
         # at preview, not after the other resources of the update have been created.
-        config = _stack_config()
         try:
-            resolved = settings.resolve(inputs, config, os.environ)
-            auth.from_sources(resolved, config, os.environ)
+            compose.resolve(inputs, config, os.environ)
         except ConfigError as exc:
-            failures.append(CheckFailure(_blame(str(exc), inputs), _scrub(str(exc))))
+            failures.append(CheckFailure(_blame(str(exc), inputs), _scrub(str(exc), config)))
     return inputs, failures
 
 
@@ -185,17 +173,23 @@ class GaussDBJobProvider(ResourceProvider):
     # It holds nothing secret (see the module docstring), so its pickle need not be a secret in state.
     serialize_as_secret_always = False
 
+    # Stack config, set by ``configure`` in the plugin process on the instance that ``pulumi.dynamic.__main__``
+    # caches per serialized provider. The program pickles the instance before configure ever runs, and
+    # ``__getstate__`` drops it anyway, so it can never reach state.
+    _config: Mapping[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
     def configure(self, req: ConfigureRequest) -> None:
-        raw = getattr(req.config, "_props", None) or {}
-        with _STACK_CONFIG_LOCK:
-            _STACK_CONFIG.clear()
-            _STACK_CONFIG.update({k: v for k, v in raw.items() if isinstance(k, str) and k.startswith("gaussdb:")})
+        found = {f"gaussdb:{key}": req.config.get(f"gaussdb:{key}") for key in CONFIG_KEYS}
+        self._config = {key: value for key, value in found.items() if value is not None}
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         try:
-            inputs, failures = _check_inputs(news)
+            inputs, failures = _check_inputs(news, self._config)
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
-            _fail(exc)
+            _fail(exc, self._config)
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -214,7 +208,7 @@ class GaussDBJobProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
-            client = client_from(props, _stack_config(), os.environ)
+            client = compose.client_for(props, self._config, os.environ)
             try:
                 job = client.get_job(id_)
             finally:
@@ -223,7 +217,7 @@ class GaussDBJobProvider(ResourceProvider):
             # Jobs leave the task center after a month; the last outputs are still the truth about that job.
             return ReadResult(id_, props)
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
-            _fail(exc, id_)
+            _fail(exc, self._config, id_)
         return ReadResult(id_, self._outputs(props, job))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -236,7 +230,7 @@ class GaussDBJobProvider(ResourceProvider):
     def _wait(self, props: Mapping[str, Any]) -> Job:
         job_id = str(props.get("job_id"))
         try:
-            client = client_from(props, _stack_config(), os.environ)
+            client = compose.client_for(props, self._config, os.environ)
             grace = props.get("not_found_grace")
             policy = (
                 DEFAULT_POLICY if grace is None else dataclasses.replace(DEFAULT_POLICY, not_found_grace=float(grace))
@@ -256,7 +250,7 @@ class GaussDBJobProvider(ResourceProvider):
             finally:
                 client.close()
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
-            _fail(exc, job_id)
+            _fail(exc, self._config, job_id)
 
 
 class GaussDBJobArgs:

@@ -1,7 +1,7 @@
 """Where the client talks to: resolved as resource argument > stack config > environment.
 
-Credentials are deliberately not here: they are read where they are used (``provider.auth``), so nothing
-that holds settings can leak them into Pulumi state.
+Credentials are deliberately not here: they are discovered by ``provider.credentials`` where a client is made
+(``provider.compose``), so nothing that holds settings can leak them into Pulumi state.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from provider import validate
+from provider.credentials import config_value, first
 from provider.errors import ConfigError
 
 DEFAULT_API_PATH = "/mysql/v3"
@@ -51,33 +52,21 @@ def derived_auth_url(region: str) -> str:
     return f"https://iam.{region}.myhuaweicloud.com/v3"
 
 
-def _first(*values: Any) -> Any:
-    for value in values:
-        if value is not None and not (isinstance(value, str) and not value.strip()):
-            return value.strip() if isinstance(value, str) else value
-    return None
-
-
-def config_value(config: Mapping[str, Any], key: str) -> Any:
-    """Stack config arrives namespaced (``gaussdb:projectId``); accept the bare key too."""
-    return _first(config.get(f"gaussdb:{key}"), config.get(key))
-
-
 def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str, str]) -> Settings:
-    project = _first(
+    project = first(
         args.get("project_id"), config_value(config, "projectId"), env.get("HW_PROJECT_ID"), env.get("OS_PROJECT_ID")
     )
     if project is None:
         raise ConfigError("no project id: set the project_id argument, gaussdb:projectId or HW_PROJECT_ID")
-    region = _first(
+    region = first(
         args.get("region"), config_value(config, "region"), env.get("HW_REGION_NAME"), env.get("OS_REGION_NAME")
     )
     if region is not None and (
         not isinstance(region, str) or not region.replace("-", "").isalnum() or len(region) > 40
     ):
         raise ConfigError(f"invalid region {region!r}")
-    endpoint = _first(args.get("endpoint"), config_value(config, "endpoint"), env.get("GAUSSDB_ENDPOINT"))
-    api_path = _first(args.get("api_path"), config_value(config, "apiPath"), env.get("GAUSSDB_API_PATH"))
+    endpoint = first(args.get("endpoint"), config_value(config, "endpoint"), env.get("GAUSSDB_ENDPOINT"))
+    api_path = first(args.get("api_path"), config_value(config, "apiPath"), env.get("GAUSSDB_API_PATH"))
     if endpoint is None:
         if region is None:
             raise ConfigError(
@@ -86,7 +75,7 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
             )
         endpoint, derived_path = derived_endpoint(region)
         api_path = api_path or derived_path
-    auth_url = _first(config_value(config, "authUrl"), env.get("HW_AUTH_URL"), env.get("OS_AUTH_URL"))
+    auth_url = first(config_value(config, "authUrl"), env.get("HW_AUTH_URL"), env.get("OS_AUTH_URL"))
     if auth_url is None and region is not None:
         auth_url = derived_auth_url(region)
     return Settings(

@@ -6,9 +6,13 @@ the waiter's business, which keeps polling on its own schedule and knows the dea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from provider import __version__
 
 # (connect, read) seconds for one request: a hung gateway is cut off and retried, never waited on forever.
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 15.0)
@@ -40,5 +44,27 @@ def make_session(retry: Retry | None = None, pool_size: int = 32) -> requests.Se
     adapter = HTTPAdapter(max_retries=retry or retry_policy(), pool_connections=4, pool_maxsize=pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.headers["User-Agent"] = "gaussdb-job/0.1 (+python-requests)"
+    session.headers["User-Agent"] = f"gaussdb-job/{__version__} (+python-requests)"
     return session
+
+
+@dataclass(frozen=True)
+class Transport:
+    """How the client talks HTTP: the timeouts and retries of each request. Tests pass fast ones."""
+
+    connect_timeout: float = REQUEST_TIMEOUT[0]
+    read_timeout: float = REQUEST_TIMEOUT[1]
+    retries: int = 3
+    backoff_factor: float = 0.5
+    retry_after_max: int = 30
+    pool_size: int = 32
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+    def session(self) -> requests.Session:
+        return make_session(retry_policy(self.retries, self.backoff_factor, self.retry_after_max), self.pool_size)
+
+
+DEFAULT_TRANSPORT = Transport()

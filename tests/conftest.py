@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator, EmulatorConfig
 
 CREDENTIAL_VARS = [name for name in os.environ if name.startswith(("HW_", "OS_", "GAUSSDB_"))]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator, EmulatorConfig
 
 BIN = Path(sys.executable).parent
 FIELDS = {"job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason"}
@@ -139,7 +139,7 @@ def test_python_dash_m_provider_works_too(emulator: Emulator, emu_env: dict[str,
 def test_a_new_user_runs_the_emulator_and_waits_on_a_job(tmp_path: Path) -> None:
     """The README's first steps: `python -m emulator`, a job through the control API, `gaussdb-job wait`."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0"],
+        [sys.executable, "-m", "gaussdb_emulator", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

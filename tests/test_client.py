@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 import requests
 
-from emulator.server import Emulator
+from gaussdb_emulator.server import Emulator
 from provider.auth import AkSkAuth, PasswordAuth, TokenAuth
-from provider.client import TaskCenterClient, client_from
+from provider.client import TaskCenterClient
+from provider.compose import client_for
 from provider.errors import ApiError, AuthError, ConfigError, JobNotFound
 from provider.settings import Settings
-from provider.transport import make_session, retry_policy
+from provider.transport import Transport, make_session, retry_policy
 from provider.waiter import Policy, wait_for_job
 
 
@@ -182,8 +183,7 @@ def test_a_hung_request_is_cut_off_by_the_request_timeout(emulator: Emulator) ->
     client = TaskCenterClient(
         _settings(emulator),
         _aksk(emulator),
-        timeout=(2.0, 0.5),
-        session=make_session(retry_policy(total=2, backoff_factor=0.01)),
+        transport=Transport(connect_timeout=2.0, read_timeout=0.5, retries=2, backoff_factor=0.01),
     )
     # The hung attempt is abandoned after the read timeout and retried; the retry answers.
     assert client.get_job(created["id"]).status == "Completed"
@@ -199,7 +199,7 @@ def test_a_not_yet_visible_job_is_waited_for(emulator: Emulator) -> None:
     assert emulator.stats()["jobs"][created["id"]] >= 2
 
 
-def test_client_from_resolves_argument_over_config_over_environment(emulator: Emulator) -> None:
+def test_client_for_resolves_argument_over_config_over_environment(emulator: Emulator) -> None:
     created = emulator.create_job(duration=0)
     cfg = emulator.config
     env = {
@@ -209,10 +209,10 @@ def test_client_from_resolves_argument_over_config_over_environment(emulator: Em
         "HW_SECRET_KEY": cfg.secret_key,
     }
     config = {"gaussdb:endpoint": emulator.url, "gaussdb:projectId": "d" * 32}
-    client = client_from({"project_id": cfg.project_id}, config, env)
+    client = client_for({"project_id": cfg.project_id}, config, env)
     assert client.settings.endpoint == emulator.url and client.settings.project_id == cfg.project_id
     assert client.get_job(created["id"]).status == "Completed"
     # Stack config credentials win over the environment's.
-    client = client_from({"project_id": cfg.project_id}, {**config, "gaussdb:secretKey": "bad-secret-0000"}, env)
+    client = client_for({"project_id": cfg.project_id}, {**config, "gaussdb:secretKey": "bad-secret-0000"}, env)
     with pytest.raises(AuthError):
         client.get_job(created["id"])

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from emulator.auth import IAM_TIME_FORMAT
-from emulator.faults import Fault, FaultQueue
-from emulator.jobs import JobStore, build_job, render
-from emulator.server import Emulator, EmulatorConfig, _is_loopback
+from gaussdb_emulator.auth import IAM_TIME_FORMAT
+from gaussdb_emulator.faults import Fault, FaultQueue
+from gaussdb_emulator.jobs import JobStore, build_job, render
+from gaussdb_emulator.server import Emulator, EmulatorConfig, _is_loopback
 from provider import signer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -764,7 +764,7 @@ def test_config_reports_the_real_port() -> None:
 
 def start_cli(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", *args],
+        [sys.executable, "-m", "gaussdb_emulator", "--port", "0", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -819,7 +819,7 @@ def test_cli_is_quiet_without_verbose() -> None:
 def test_cli_reports_a_busy_port_in_one_line() -> None:
     with Emulator() as emu:
         result = subprocess.run(
-            [sys.executable, "-m", "emulator", "--port", str(emu.config.port)],
+            [sys.executable, "-m", "gaussdb_emulator", "--port", str(emu.config.port)],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from emulator.server import Emulator
+from gaussdb_emulator.server import Emulator
 from tests.test_cli import run
 
 

@@ -26,7 +26,7 @@ from pulumi.runtime.rpc import UNKNOWN  # noqa: E402
 
 from demo.plugin import PluginError, PluginProcess  # noqa: E402
 from demo.program import run_program  # noqa: E402
-from emulator.server import Emulator, EmulatorConfig  # noqa: E402
+from gaussdb_emulator.server import Emulator, EmulatorConfig  # noqa: E402
 from provider.resource import OUTPUTS  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)

@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 from demo.plugin import PluginProcess  # noqa: E402
 from demo.program import PROJECT, PluginMocks, RecordingMonitor, run_program  # noqa: E402
-from emulator.server import Emulator, EmulatorConfig  # noqa: E402
+from gaussdb_emulator.server import Emulator, EmulatorConfig  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.auth import PasswordAuth
 from provider.client import TaskCenterClient
 from provider.settings import Settings

@@ -11,7 +11,7 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkgaussdb.v3 import GaussDBClient, ShowGaussMySqlJobInfoRequest
 
-from emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator, EmulatorConfig
 
 CFG = EmulatorConfig()
 

@@ -16,8 +16,8 @@ import requests
 from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from emulator.server import Emulator, EmulatorConfig
-from provider.client import client_from
+from gaussdb_emulator.server import Emulator, EmulatorConfig
+from provider.compose import client_for
 from provider.errors import GaussDBError
 from provider.resource import GaussDBJobProvider
 from tests.test_cli import BIN
@@ -103,7 +103,7 @@ def test_debug_logs_and_exception_text_hold_no_secret(emu: Emulator, caplog: pyt
     texts: list[str] = []
     caplog.set_level(logging.DEBUG)
     for env in _environments(emu).values():
-        client = client_from({}, {}, env)
+        client = client_for({}, {}, env)
         for job_id in (job["id"], "a9767ede-fe0f-4888-9003-e843a4c90514"):
             try:
                 texts.append(json.dumps(client.get_job(job_id).fields()))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from provider import validate
-from provider.auth import AkSkAuth, PasswordAuth, TokenAuth, from_sources, secret_values
+from provider.auth import AkSkAuth, PasswordAuth, TokenAuth
+from provider.compose import Resolved, auth_for
+from provider.credentials import discover, secret_values
 from provider.errors import ConfigError
 from provider.settings import resolve
 
@@ -105,6 +107,10 @@ def test_credentials_order_and_completeness() -> None:
         "HW_PASSWORD": "pw",
         "HW_DOMAIN_NAME": "d",
     }
+
+    def from_sources(settings: object, config: dict[str, str], env: dict[str, str]) -> object:
+        return auth_for(Resolved(settings, discover(config, env)))  # type: ignore[arg-type]
+
     assert isinstance(from_sources(settings, {}, everything), AkSkAuth)
     assert isinstance(from_sources(settings, {}, {k: v for k, v in everything.items() if "KEY" not in k}), TokenAuth)
     assert isinstance(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.server import Emulator
+from gaussdb_emulator.server import Emulator
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "terraform" / "main.tf"
 TERRAFORM = shutil.which("terraform")

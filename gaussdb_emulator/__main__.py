@@ -1,4 +1,4 @@
-"""``python -m emulator``: serve the emulator until SIGINT or SIGTERM."""
+"""``gaussdb-emulator`` (``python -m gaussdb_emulator``): serve the emulator until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import threading
 from types import FrameType
 
-from emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator, EmulatorConfig
 
 _DEFAULTS = EmulatorConfig()
 
@@ -26,7 +26,7 @@ def _positive(value: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m emulator",
+        prog="gaussdb-emulator",
         description="Local stand-in for the GaussDB task center and IAM (test credentials only).",
     )
     parser.add_argument("--host", default=_DEFAULTS.host, help="address to bind (default %(default)s)")

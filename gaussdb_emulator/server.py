@@ -23,9 +23,9 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from emulator.auth import Authenticator, AuthError, Credentials, IamError, TokenStore
-from emulator.faults import Fault, FaultError, FaultQueue, parse_fault
-from emulator.jobs import JobConflict, JobError, JobStore
+from gaussdb_emulator.auth import Authenticator, AuthError, Credentials, IamError, TokenStore
+from gaussdb_emulator.faults import Fault, FaultError, FaultQueue, parse_fault
+from gaussdb_emulator.jobs import JobConflict, JobError, JobStore
 
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT = 300.0
