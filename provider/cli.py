@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import threading
 from collections.abc import Sequence
@@ -118,7 +119,9 @@ def _wait(args: argparse.Namespace) -> int:
                 return client.get_job(job_id)
 
         try:
-            job = wait_for_job(fetch, timeout=timeout, policy=policy, on_poll=reporter.update, job_id=job_id)
+            job = wait_for_job(
+                fetch, timeout=timeout, policy=policy, on_poll=reporter.update, job_id=job_id, rng=random.Random()
+            )
             return job.fields(), 0
         except JobFailed as exc:
             _fail(str(exc), exc.exit_code)

@@ -95,3 +95,14 @@ class WaitTimeout(GaussDBError):
         else:
             state = "never read"
         super().__init__(f"timed out after {timeout:g} s waiting for job {job_id} ({state})")
+
+
+class WaitCancelled(GaussDBError):
+    """The wait was stopped from outside (Ctrl-C, SIGTERM, the engine shutting the plugin down); the job goes on."""
+
+    exit_code = 130
+
+    def __init__(self, job_id: str, last: Job | None) -> None:
+        self.job_id = job_id
+        self.last = last
+        super().__init__(f"wait for job {job_id} cancelled; the job goes on in the task center")

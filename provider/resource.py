@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -242,6 +243,7 @@ class GaussDBJobProvider(ResourceProvider):
                     policy=policy,
                     on_poll=_ProgressLog(job_id),
                     job_id=job_id,
+                    rng=random.Random(),
                 )
             except JobFailed as exc:
                 if props.get("fail_on_error", True) is False:

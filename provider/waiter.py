@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from provider.errors import ApiError, JobFailed, JobNotFound, WaitTimeout
+from provider.errors import ApiError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
 from provider.models import Job
 
 
@@ -172,16 +173,20 @@ def wait_for_job(
     on_poll: Callable[[Job], None] | None = None,
     job_id: str = "",
     rng: random.Random | None = None,
+    cancel: threading.Event | None = None,
 ) -> Job:
     """Poll until the job is Completed (returned) or Failed (``JobFailed``), or ``timeout`` seconds pass
     (``WaitTimeout``). The first call is immediate; the last is at the deadline, never after it.
 
     ``JobNotFound`` is tolerated for ``policy.not_found_grace`` seconds from the start, transient ``ApiError``
-    for ``policy.outage_limit`` seconds in a row; other errors are raised at once. Jitter is drawn from ``rng``,
-    or from a fresh generator when ``sleep`` is the real ``time.sleep``.
+    for ``policy.outage_limit`` seconds in a row; other errors are raised at once. Jitter is drawn from ``rng``
+    (None: no jitter; callers on a real clock pass one so waits started together drift apart).
+
+    ``cancel``, when set, ends the wait with ``WaitCancelled`` (carrying the last job seen) before the next poll;
+    with the real ``time.sleep`` the sleep itself is a wait on the event, so a cancel takes effect at once.
     """
-    if rng is None and sleep is time.sleep:
-        rng = random.Random()
+    if cancel is not None and sleep is time.sleep:
+        sleep = cancel.wait  # type: ignore[assignment]
     start = clock()
     deadline = start + timeout
     trend = Trend()
@@ -191,6 +196,8 @@ def wait_for_job(
     failures = 0
     final = False
     while True:
+        if cancel is not None and cancel.is_set():
+            raise WaitCancelled(job_id or (last.id if last else "?"), last)
         polled = clock() - start
         try:
             job = fetch()
@@ -220,3 +227,5 @@ def wait_for_job(
         delay = next_delay(policy, timeout - remaining, trend, failures, rng)
         final = delay >= remaining
         sleep(min(delay, remaining))
+        if cancel is not None and cancel.is_set():
+            raise WaitCancelled(job_id or (last.id if last else "?"), last)
