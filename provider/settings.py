@@ -30,6 +30,8 @@ class Settings(BaseModel):
 
     project_id: str
     region: str | None
+    # Which task center (see provider/services.py once issue 10 lands): gaussdb-mysql is today's behaviour.
+    service: str = "gaussdb-mysql"
     endpoint: str
     api_path: str
     auth_url: str | None

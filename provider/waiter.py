@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from provider.budget import RequestBudget
 from provider.errors import ApiError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
 from provider.models import Job
 
@@ -174,6 +175,8 @@ def wait_for_job(
     job_id: str = "",
     rng: random.Random | None = None,
     cancel: threading.Event | None = None,
+    accept_scheduled: bool = False,
+    budget: RequestBudget | None = None,
 ) -> Job:
     """Poll until the job is Completed (returned) or Failed (``JobFailed``), or ``timeout`` seconds pass
     (``WaitTimeout``). The first call is immediate; the last is at the deadline, never after it.
