@@ -66,6 +66,11 @@ class ApiError(GaussDBError):
         self.transient = transient
         super().__init__(message)
 
+    @property
+    def throttled(self) -> bool:
+        """The gateway said to slow down: 429, or its throttling code (APIGW.0308) under another status."""
+        return self.status == 429 or (self.error_code or "").upper() == "APIGW.0308"
+
 
 class JobFailed(GaussDBError):
     """The job ended with status Failed."""

@@ -201,14 +201,24 @@ def wait_for_job(
     while True:
         if cancel is not None and cancel.is_set():
             raise WaitCancelled(job_id or (last.id if last else "?"), last)
+        if budget is not None and not budget.acquire(deadline=deadline, cancel=cancel):
+            if cancel is not None and cancel.is_set():
+                raise WaitCancelled(job_id or (last.id if last else "?"), last)
+            raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
         polled = clock() - start
         try:
             job = fetch()
+            if budget is not None:
+                budget.feedback(throttled=False)
         except JobNotFound as exc:
+            if budget is not None:
+                budget.feedback(throttled=False)
             if polled >= policy.not_found_grace:
                 raise
             failing_since, failures, last_error = None, 0, exc
         except ApiError as exc:
+            if budget is not None:
+                budget.feedback(throttled=exc.throttled)
             if not exc.transient:
                 raise
             failing_since = polled if failing_since is None else failing_since
