@@ -3,6 +3,7 @@
 Start it with ``python -m gaussdb_emulator`` or in-process with ``gaussdb_emulator.Emulator``.
 """
 
+from gaussdb_emulator.clock import VirtualClock
 from gaussdb_emulator.server import Emulator, EmulatorConfig
 
-__all__ = ["Emulator", "EmulatorConfig"]
+__all__ = ["Emulator", "EmulatorConfig", "VirtualClock"]

@@ -14,9 +14,11 @@ import socket
 import struct
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from types import TracebackType
@@ -111,9 +113,15 @@ class RequestStats:
 class _State:
     """Everything the request handlers share; each part does its own locking."""
 
-    def __init__(self, config: EmulatorConfig) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config = config
-        self.jobs = JobStore(config.project_id)
+        self.clock = clock
+        self.jobs = JobStore(config.project_id, clock=clock, **({"wall_clock": wall_clock} if wall_clock else {}))
         self.faults = FaultQueue()
         self.tokens = TokenStore(config.token_ttl)
         self.authenticator = Authenticator(config.credentials(), self.tokens)
@@ -504,11 +512,19 @@ class Emulator:
     """The emulator served from a background thread; a context manager for tests.
 
     ``port=0`` in the config picks a free port; ``config`` and ``url`` report the real one once started.
+    ``clock`` (monotonic seconds) and ``wall_clock`` drive the jobs: pass a ``VirtualClock``'s to run waits over
+    real HTTP in virtual time.
     """
 
-    def __init__(self, config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._requested = config or EmulatorConfig()
-        self._state = _State(self._requested)
+        self._state = _State(self._requested, clock, wall_clock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

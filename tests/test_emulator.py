@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from gaussdb_emulator.auth import IAM_TIME_FORMAT
+from gaussdb_emulator.clock import VirtualClock
 from gaussdb_emulator.faults import Fault, FaultQueue
 from gaussdb_emulator.jobs import JobStore, build_job, render
 from gaussdb_emulator.server import Emulator, EmulatorConfig, _is_loopback
@@ -36,6 +37,18 @@ DEADLINE = 10.0
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
     with Emulator(EmulatorConfig(port=0)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def vclock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def vemu(vclock: VirtualClock) -> Iterator[Emulator]:
+    """An emulator whose jobs run on ``vclock``: a test moves time instead of waiting for it."""
+    with Emulator(EmulatorConfig(port=0), clock=vclock.monotonic, wall_clock=vclock.wall) as emulator:
         yield emulator
 
 
@@ -127,23 +140,29 @@ def test_running_job_has_the_page_shape(emu: Emulator, http: requests.Session, p
     assert view["entities"] == entities
 
 
-def test_job_completes_with_ended_and_empty_process(emu: Emulator, http: requests.Session) -> None:
-    job = emu.create_job(duration=0.3, outcome="Completed")
-    seen_running = get_job(http, emu, job["id"]).json()["job"]
+def test_job_completes_with_ended_and_empty_process(
+    vemu: Emulator, vclock: VirtualClock, http: requests.Session
+) -> None:
+    job = vemu.create_job(duration=30, outcome="Completed")
+    vclock.advance(29.9)
+    seen_running = get_job(http, vemu, job["id"]).json()["job"]
     assert seen_running["status"] == "Running"
-    view = poll(lambda: get_job(http, emu, job["id"]), lambda r: r.json()["job"]["status"] != "Running")
-    done = view.json()["job"]
+    assert seen_running["process"] == "99%"
+    vclock.advance(0.1)
+    done = get_job(http, vemu, job["id"]).json()["job"]
     assert done["status"] == "Completed"
     assert done["process"] == ""
     assert CREATED.match(done["ended"])
-    assert done["ended"] >= done["created"]
+    created = datetime.strptime(done["created"], "%Y-%m-%dT%H:%M:%S%z")
+    assert datetime.strptime(done["ended"], "%Y-%m-%dT%H:%M:%S%z") - created == timedelta(seconds=30)
     assert "fail_reason" not in done
 
 
-def test_failed_job_carries_fail_reason(emu: Emulator, http: requests.Session) -> None:
-    job = emu.create_job(duration=0.2, outcome="Failed", fail_reason="disk full")
-    view = poll(lambda: get_job(http, emu, job["id"]), lambda r: r.json()["job"]["status"] != "Running")
-    done = view.json()["job"]
+def test_failed_job_carries_fail_reason(vemu: Emulator, vclock: VirtualClock, http: requests.Session) -> None:
+    job = vemu.create_job(duration=20, outcome="Failed", fail_reason="disk full")
+    assert get_job(http, vemu, job["id"]).json()["job"]["status"] == "Running"
+    vclock.advance(20)
+    done = get_job(http, vemu, job["id"]).json()["job"]
     assert done["status"] == "Failed"
     assert done["fail_reason"] == "disk full"
     assert done["process"] == ""
@@ -210,12 +229,16 @@ def test_job_store_hides_jobs_until_visible_and_from_other_projects() -> None:
 # -- task-center errors -----------------------------------------------------------------------------------------
 
 
-def test_visible_after_answers_not_found_then_the_job(emu: Emulator, http: requests.Session) -> None:
-    job = emu.create_job(visible_after=1.0, duration=60)
-    early = get_job(http, emu, job["id"])
+def test_visible_after_answers_not_found_then_the_job(
+    vemu: Emulator, vclock: VirtualClock, http: requests.Session
+) -> None:
+    job = vemu.create_job(visible_after=8.0, duration=60)
+    vclock.advance(7.9)
+    early = get_job(http, vemu, job["id"])
     assert early.status_code == 400
     assert early.json() == {"error_code": "DBS.200543", "error_msg": "The job does not exist."}
-    later = poll(lambda: get_job(http, emu, job["id"]), lambda r: r.status_code == 200)
+    vclock.advance(0.1)
+    later = get_job(http, vemu, job["id"])
     assert later.json()["job"]["id"] == job["id"]
 
 
