@@ -6,28 +6,43 @@ credentials; ``provider.credentials.redact`` is the last guard for text that com
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from provider.models import Job
 
 
+class ExitCode(IntEnum):
+    """The CLI's exit codes, one list for the CLI, its help text and the README."""
+
+    COMPLETED = 0
+    FAILED = 1
+    USAGE = 2
+    TIMED_OUT = 3
+    NOT_FOUND = 4
+    CREDENTIALS = 5
+    API = 6
+    INTERRUPTED = 130
+    TERMINATED = 143
+
+
 class GaussDBError(Exception):
     """Base of every error this package raises on purpose."""
 
-    exit_code = 6
+    exit_code: ExitCode = ExitCode.API
 
 
 class ConfigError(GaussDBError):
     """Invalid input or settings: nothing was sent."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class JobNotFound(GaussDBError):
     """The task center does not know the job (DBS.200543): not visible yet, expired, or never existed."""
 
-    exit_code = 4
+    exit_code = ExitCode.NOT_FOUND
 
     def __init__(self, job_id: str, detail: str = "") -> None:
         self.job_id = job_id
@@ -37,7 +52,7 @@ class JobNotFound(GaussDBError):
 class AuthError(GaussDBError):
     """The gateway or IAM refused the credentials (401/403)."""
 
-    exit_code = 5
+    exit_code = ExitCode.CREDENTIALS
 
 
 class ApiError(GaussDBError):
@@ -47,7 +62,7 @@ class ApiError(GaussDBError):
     the waiter keeps polling through those for a while, and reports them only if they persist.
     """
 
-    exit_code = 6
+    exit_code = ExitCode.API
 
     def __init__(
         self,
@@ -75,7 +90,7 @@ class ApiError(GaussDBError):
 class JobFailed(GaussDBError):
     """The job ended with status Failed."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -86,7 +101,7 @@ class JobFailed(GaussDBError):
 class WaitTimeout(GaussDBError):
     """The deadline passed before the job finished."""
 
-    exit_code = 3
+    exit_code = ExitCode.TIMED_OUT
 
     def __init__(self, job_id: str, timeout: float, last: Job | None, last_error: Exception | None = None) -> None:
         self.job_id = job_id
@@ -105,7 +120,7 @@ class WaitTimeout(GaussDBError):
 class WaitCancelled(GaussDBError):
     """The wait was stopped from outside (Ctrl-C, SIGTERM, the engine shutting the plugin down); the job goes on."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED
 
     def __init__(self, job_id: str, last: Job | None) -> None:
         self.job_id = job_id

@@ -40,9 +40,8 @@ from provider import compose, validate
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
-from provider.waiter import DEFAULT_POLICY, wait_for_job
+from provider.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, wait_for_job
 
-DEFAULT_TIMEOUT = 3600.0
 INPUTS = ("job_id", "project_id", "region", "endpoint", "api_path", "timeout", "fail_on_error", "not_found_grace")
 REPLACE_ON = ("job_id", "project_id", "endpoint")
 OUTPUTS = ("job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason")
@@ -149,8 +148,9 @@ def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[d
         try:
             compose.resolve(inputs, config, os.environ)
         except ConfigError as exc:
-            failures.append(CheckFailure(_blame(str(exc), inputs), _scrub(str(exc), config)))
-    return inputs, failures
+            failures.append(CheckFailure(_blame(str(exc), inputs), str(exc)))
+    # Input values are echoed in messages, and one could be a secret pasted in the wrong place.
+    return inputs, [CheckFailure(f.property, _scrub(f.reason, config)) for f in failures]
 
 
 def _blame(message: str, inputs: Mapping[str, Any]) -> str:

@@ -72,6 +72,8 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+# How long a wait lasts unless told otherwise (the resource's ``timeout``, the CLI's ``--timeout``): seconds.
+DEFAULT_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -139,6 +139,13 @@ def test_any_json_either_parses_into_a_consistent_job_or_fails_validation(body: 
     st.sampled_from(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S+0000"]),
 )
 def test_times_round_trip(moment: Any, fmt: str) -> None:
-    text = moment.replace(microsecond=0).strftime(fmt)
+    moment = moment.replace(microsecond=0)
+    text = moment.strftime(fmt)
     job = Job.model_validate({"id": "x", "status": "Completed", "created": text})
     assert job.created is not None and job.created.tzinfo is not None
+    # The same instant, not just some aware time: "+0000" written literally means the wall time is UTC's.
+    expected = moment if "%z" in fmt else moment.replace(tzinfo=UTC)
+    assert job.created == expected
+    assert job.created.utcoffset() == expected.utcoffset()
+    # And the output string reads back as the same instant.
+    assert datetime.fromisoformat(job.fields()["created"]) == expected
