@@ -16,7 +16,6 @@ What the engine sends, and so what the methods here take:
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import selectors
 import signal
@@ -82,10 +81,6 @@ def serialize_provider(provider: Any) -> str:
     from pulumi.dynamic.dynamic import serialize_provider as _serialize
 
     return str(_serialize(provider))
-
-
-def decode_provider(value: str) -> bytes:
-    return base64.b64decode(value)
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
