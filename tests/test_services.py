@@ -327,3 +327,12 @@ def test_another_services_job_is_not_served_on_the_older_mysql_path() -> None:
         client = client_for({"service": "rds"}, {}, env, transport=FAST_TRANSPORT)
         assert client.get_job(created["id"]).status == "Completed"
         client.close()
+
+
+def test_settings_refuse_an_unknown_service_however_made() -> None:
+    from provider.settings import Settings
+
+    with pytest.raises(ConfigError, match="invalid service 'bogus'"):
+        Settings(project_id=P1, region=None, service="bogus", endpoint="https://x", api_path="/v3", auth_url=None)
+    made = Settings(project_id=P1, region=None, service="TaurusDB", endpoint="https://x", api_path="/v3", auth_url=None)
+    assert made.service == "gaussdb-mysql" and made.service_row is SERVICES["gaussdb-mysql"]
