@@ -184,7 +184,7 @@ def test_emulator_refuses_an_unknown_default_service() -> None:
 @pytest.mark.parametrize("service", ["gaussdb-mysql", "gaussdb-nosql", "dds"])
 def test_pending_then_running_then_completed_over_http(service: str) -> None:
     with Emulator(EmulatorConfig(port=0)) as emu:
-        created = emu.create_job(service=service, pending_for=0.4, duration=0.3, name="RestartInstance")
+        created = emu.create_job(service=service, pending_for=0.25, duration=0.2, name="RestartInstance")
         client = client_for({"service": service}, {}, aksk_env(emu), transport=Transport(retries=1))
         stream = io.StringIO()
         reporter = ProgressReporter([created["id"]], stream=stream, live=False)

@@ -261,7 +261,7 @@ def test_unknown_job_codes_per_service(service: str, status: int, code: str, not
 # -- client + waiter over HTTP, per service -----------------------------------------------------------------------
 
 
-@pytest.fixture(params=SERVICE_NAMES)
+@pytest.fixture(scope="module", params=SERVICE_NAMES)
 def service_emulator(request: pytest.FixtureRequest) -> Iterator[tuple[str, Emulator]]:
     # Unknown ids are answered as the emulator's --service says: one emulator per service.
     with Emulator(EmulatorConfig(port=0, service=request.param)) as emu:
