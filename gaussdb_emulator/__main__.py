@@ -10,6 +10,7 @@ import threading
 from types import FrameType
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.services import SHAPES
 
 _DEFAULTS = EmulatorConfig()
 
@@ -44,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token-ttl", type=_positive, default=_DEFAULTS.token_ttl, help="IAM token lifetime in seconds"
     )
+    parser.add_argument(
+        "--service",
+        choices=tuple(SHAPES),
+        default=_DEFAULTS.service,
+        help="task center whose answer an unknown job id gets (default %(default)s); a known job is always "
+        "answered in its own service's shape",
+    )
     parser.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
     return parser
 
@@ -68,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         domain=args.domain,
         token_ttl=args.token_ttl,
         verbose=args.verbose,
+        service=args.service,
     )
     stop = threading.Event()
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gaussdb_emulator.services import DEFAULT_SERVICE, SHAPES
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 OUTCOMES = ("Completed", "Failed")
 PROGRESS_SHAPES = ("linear", "steps", "none")
@@ -39,6 +41,8 @@ _FIELDS = frozenset(
         "instance",
         "entities",
         "project_id",
+        "service",
+        "pending_for",
     }
 )
 
@@ -69,6 +73,9 @@ class Job:
     entities: dict[str, Any]
     created_at: datetime
     started: float = field(repr=False)
+    # Which task center's shape the job is answered in, and how long it stays Pending (scheduled) before running.
+    service: str = DEFAULT_SERVICE
+    pending_for: float = 0.0
 
 
 def _number(payload: Mapping[str, object], key: str, default: float) -> float:
@@ -131,6 +138,8 @@ def build_job(payload: Mapping[str, object], *, default_project_id: str, started
         entities=copy.deepcopy(entities),
         created_at=created_at,
         started=started,
+        service=_choice(payload, "service", DEFAULT_SERVICE, tuple(SHAPES)),
+        pending_for=_number(payload, "pending_for", 0.0),
     )
 
 
@@ -146,17 +155,23 @@ def _process(job: Job, elapsed: float) -> str:
 
 
 def render(job: Job, elapsed: float) -> dict[str, Any]:
-    """The job as ``GET .../jobs?id=`` shows it ``elapsed`` seconds after its creation."""
-    finished = elapsed >= job.duration
+    """The job as GaussDB (for MySQL)'s ``GET .../jobs?id=`` shows it ``elapsed`` seconds after its creation (the
+    canonical view; ``gaussdb_emulator.services.body`` writes it in the job's own service's shape).
+
+    A job first stays ``Pending`` for ``pending_for`` seconds (scheduled, no progress), then runs for ``duration``.
+    """
+    pending = elapsed < job.pending_for
+    running = elapsed - job.pending_for
+    finished = not pending and running >= job.duration
     view: dict[str, Any] = {
         "id": job.id,
         "name": job.name,
-        "status": job.outcome if finished else "Running",
+        "status": "Pending" if pending else job.outcome if finished else "Running",
         "created": job.created_at.strftime(TIME_FORMAT),
     }
     if finished:
-        view["ended"] = (job.created_at + timedelta(seconds=job.duration)).strftime(TIME_FORMAT)
-    view["process"] = "" if finished else _process(job, elapsed)
+        view["ended"] = (job.created_at + timedelta(seconds=job.pending_for + job.duration)).strftime(TIME_FORMAT)
+    view["process"] = "" if finished or pending else _process(job, running)
     view["instance"] = dict(job.instance)
     view["entities"] = job.entities
     if finished and job.outcome == "Failed":
@@ -202,13 +217,16 @@ class JobStore:
 
     def lookup(self, job_id: str, project_id: str) -> dict[str, Any] | None:
         """What the task center answers for ``project_id``; None where it would say the job does not exist."""
+        found = self.find(job_id, project_id)
+        return found[1] if found is not None else None
+
+    def find(self, job_id: str, project_id: str) -> tuple[Job, dict[str, Any] | None] | None:
+        """The job (None if unknown or another project's) and its canonical view (None while not yet visible)."""
         job = self.get(job_id)
         if job is None or job.project_id != project_id:
             return None
         elapsed = self._clock() - job.started
-        if elapsed < job.visible_after:
-            return None
-        return render(job, elapsed)
+        return job, (None if elapsed < job.visible_after else render(job, elapsed))
 
     def delete(self, job_id: str) -> bool:
         with self._lock:

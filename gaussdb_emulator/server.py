@@ -28,11 +28,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from gaussdb_emulator.auth import Authenticator, AuthError, Credentials, IamError, TokenStore
 from gaussdb_emulator.faults import Fault, FaultError, FaultQueue, parse_fault
 from gaussdb_emulator.jobs import JobConflict, JobError, JobStore
+from gaussdb_emulator.services import DEFAULT_SERVICE, SHAPES
+from gaussdb_emulator.services import body as service_body
+from gaussdb_emulator.services import not_found as service_not_found
 
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT = 300.0
 
-TASK_CENTER = re.compile(r"^/(?:mysql/)?v3/(?P<project>[^/]+)/jobs$")
+TASK_CENTER = re.compile(r"^/(?P<mysql>mysql/)?v3/(?P<project>[^/]+)/jobs$")
 IAM_TOKENS = "/v3/auth/tokens"
 CONTROL_JOB = re.compile(r"^/_emulator/jobs/(?P<id>[^/]+)$")
 
@@ -70,6 +73,13 @@ class EmulatorConfig:
     domain: str = "emulator-domain"
     token_ttl: float = 86400.0
     verbose: bool = False
+    # The task center whose answer an id the emulator never heard of gets (a known job is answered in its own
+    # service's shape): the emulator cannot tell an unknown id's service, as the real clouds do by host name.
+    service: str = DEFAULT_SERVICE
+
+    def __post_init__(self) -> None:
+        if self.service not in SHAPES:
+            raise ValueError(f"unknown service {self.service!r}: expected one of {', '.join(SHAPES)}")
 
     def credentials(self) -> Credentials:
         return Credentials(
@@ -310,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         match = TASK_CENTER.match(path)
         if match:
             if self._allow("GET"):
-                self._task_center(unquote(match["project"]), split.query, body)
+                self._task_center(unquote(match["project"]), split.query, body, mysql_path=bool(match["mysql"]))
             return
         if path == IAM_TOKENS:
             if self._allow("POST"):
@@ -333,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- task center ------------------------------------------------------------------------------------------
 
-    def _task_center(self, project_id: str, query: str, body: bytes) -> None:
+    def _task_center(self, project_id: str, query: str, body: bytes, *, mysql_path: bool = False) -> None:
         state = self.state
         ids = parse_qs(query, keep_blank_values=True).get("id")
         job_id = ids[0] if ids else None
@@ -364,11 +374,17 @@ class _Handler(BaseHTTPRequestHandler):
         if not job_id or not job_id.strip():
             self._reply(400, MISSING_ID)
             return
-        view = state.jobs.lookup(job_id, project_id)
-        if view is None:
-            self._reply(400, JOB_NOT_FOUND)
+        found = state.jobs.find(job_id, project_id)
+        service = found[0].service if found is not None else state.config.service
+        if mysql_path and not SHAPES[service].mysql_path:
+            # Only GaussDB (for MySQL) has the older /mysql/v3 path; another service's gateway has no such API.
+            self._reply(404, NOT_FOUND)
             return
-        self._reply(200, {"job": view})
+        if found is None or found[1] is None:
+            status, payload = service_not_found(service)
+            self._reply(status, payload)
+            return
+        self._reply(200, service_body(service, found[1]))
 
     def _fault(self, fault: Fault) -> None:
         kind = fault.kind

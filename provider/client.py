@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -10,11 +12,12 @@ from requests.auth import AuthBase
 
 from provider import validate
 from provider.errors import ApiError, AuthError, JobNotFound
-from provider.models import ErrorBody, Job, JobResponse
+from provider.models import ErrorBody, Job, JobEnvelope, JobList
+from provider.services import DEFAULT_SERVICE, JOB_DOES_NOT_EXIST, SERVICES, Service
 from provider.settings import Settings
 from provider.transport import DEFAULT_TRANSPORT, Transport
 
-NOT_FOUND_CODE = "DBS.200543"
+NOT_FOUND_CODE = JOB_DOES_NOT_EXIST
 
 
 class TaskCenterClient:
@@ -32,6 +35,7 @@ class TaskCenterClient:
         self._session = session or self._transport.session()
         self._timeout = self._transport.timeout
         self._host = urlsplit(settings.endpoint).netloc
+        self._service = settings.service_row
 
     def get_job(self, job_id: str) -> Job:
         job_id = validate.job_id(job_id)
@@ -53,7 +57,7 @@ class TaskCenterClient:
             ) from None
         except requests.RequestException as exc:
             raise ApiError(f"request to {self._host} failed: {type(exc).__name__}", transient=True) from None
-        return parse_response(response, job_id)
+        return parse_response(response, job_id, self._service)
 
     def close(self) -> None:
         self._session.close()
@@ -80,21 +84,25 @@ def _error_body(response: requests.Response) -> ErrorBody:
         return ErrorBody()
 
 
-def parse_response(response: requests.Response, job_id: str) -> Job:
+def parse_response(response: requests.Response, job_id: str, service: Service | None = None) -> Job:
+    """The job in a task-center answer, read the way ``service``'s task center writes it (default GaussDB (for
+    MySQL)); raises ``JobNotFound`` for the service's unknown-job answers, ``AuthError``/``ApiError`` for others."""
+    row = service or SERVICES[DEFAULT_SERVICE]
     request_id = response.headers.get("X-Request-Id")
     status = response.status_code
     if status == 200:
         try:
-            job = JobResponse.model_validate_json(response.content).job
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem.get("loc", ())) or "body"
+            job = _read_job(response.content, job_id, row)
+        except _Malformed as exc:
             raise ApiError(
-                f"malformed response from the task center ({where}: {problem.get('msg')})",
+                f"malformed response from the task center ({exc})",
                 status=status,
                 request_id=request_id,
                 transient=True,
             ) from None
+        if job is None:
+            # GeminiDB answers a query for an unknown id with an empty list.
+            raise JobNotFound(job_id)
         if job.id.lower() != job_id.lower():
             raise ApiError(
                 f"the task center answered for job {job.id} when asked for {job_id}",
@@ -107,7 +115,7 @@ def parse_response(response: requests.Response, job_id: str) -> Job:
     detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {msg}" if msg else "")
     if request_id:
         detail += f" (request id {request_id})"
-    if code == NOT_FOUND_CODE:
+    if code is not None and code.strip().upper() in row.not_found_codes:
         raise JobNotFound(job_id)
     if status == 401:
         raise AuthError(f"credentials refused by the API gateway ({detail})")
@@ -126,6 +134,53 @@ def parse_response(response: requests.Response, job_id: str) -> Job:
         request_id=request_id,
         transient=transient,
     )
+
+
+class _Malformed(Exception):
+    """A 200 whose body is not the service's job shape; the message says where."""
+
+
+def _read_job(content: bytes, job_id: str, row: Service) -> Job | None:
+    """The job in a 200 body of ``row``'s shape, its fields renamed to the Job model's; None for an empty list."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        raise _Malformed("body: not JSON") from None
+    where = "job"
+    try:
+        if row.listed:
+            jobs = JobList.model_validate(body).jobs
+            if not jobs:
+                return None
+            # Asked by id, the list holds that job; should it hold more, the one asked for is the answer.
+            index = next((i for i, j in enumerate(jobs) if str(j.get("id", "")).strip().lower() == job_id), 0)
+            where, raw = f"jobs.{index}", jobs[index]
+        else:
+            raw = JobEnvelope.model_validate(body).job
+    except ValidationError as exc:
+        raise _Malformed(_problem(exc, "")) from None
+    try:
+        return Job.model_validate(_as_job_fields(raw, row))
+    except ValidationError as exc:
+        raise _Malformed(_problem(exc, where)) from None
+
+
+def _problem(exc: ValidationError, where: str) -> str:
+    problem = exc.errors()[0]
+    path = ".".join(
+        [where, *(str(p) for p in problem.get("loc", ()))] if where else [str(p) for p in problem.get("loc", ())]
+    )
+    return f"{path or 'body'}: {problem.get('msg')}"
+
+
+def _as_job_fields(raw: dict[str, Any], row: Service) -> dict[str, Any]:
+    """The service's field names mapped to the Job model's: progress -> process, start_time -> created, ..."""
+    fields = dict(raw)
+    for theirs, ours in ((row.progress_field, "process"), (row.created_field, "created"), (row.ended_field, "ended")):
+        if theirs != ours and theirs in fields:
+            value = fields.pop(theirs)
+            fields.setdefault(ours, value)
+    return fields
 
 
 def _project_of(url: str) -> str:

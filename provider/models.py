@@ -2,7 +2,10 @@
 
 Tolerant where the real API is loose: unknown fields are kept, ``entities`` may be ``{}`` or missing, ``ended``
 may be missing or empty, offsets come as ``+0800``, names carry stray spaces. Strict where a wrong value would
-mislead a gate: the status must be one of the three the API documents, and ids must be present.
+mislead a gate: the status must be one the API documents, and ids must be present.
+
+``Pending`` is the fourth status: Huawei Cloud's SDK documents it for a task scheduled for the maintenance window
+(a restart or an upgrade with ``delay: true``) that has not run yet. It is valid and not final.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-JobStatus = Literal["Running", "Completed", "Failed"]
+JobStatus = Literal["Pending", "Running", "Completed", "Failed"]
 FINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed"})
+PENDING = "Pending"
+# How progress lines show a Pending job: the status alone would not say why nothing moves.
+PENDING_TEXT = "Pending (scheduled: waits for the maintenance window)"
 
 _PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%?\s*$")
 
@@ -131,6 +137,16 @@ class Job(_Loose):
         return self.status in FINAL_STATUSES
 
     @property
+    def scheduled(self) -> bool:
+        """Pending: accepted by the task center, to run later (the maintenance window)."""
+        return self.status == PENDING
+
+    @property
+    def status_text(self) -> str:
+        """The status as progress lines show it; a Pending job says that it is scheduled."""
+        return PENDING_TEXT if self.scheduled else self.status
+
+    @property
     def percent(self) -> float | None:
         """``process`` as a number in [0, 100], or None when absent or unreadable."""
         match = _PERCENT.match(self.process)
@@ -162,6 +178,19 @@ class JobResponse(_Loose):
     """Table 2: the response body."""
 
     job: Job
+
+
+class JobEnvelope(_Loose):
+    """A single-job answer read as it comes: ``provider.client`` maps the service's field names onto ``Job``'s."""
+
+    job: dict[str, Any]
+
+
+class JobList(_Loose):
+    """GeminiDB's answer: a list filtered by the query (``id``), with its length; empty when no job matches."""
+
+    jobs: list[dict[str, Any]]
+    total_count: int | None = None
 
 
 class ErrorBody(_Loose):

@@ -12,7 +12,7 @@ _BAR_WIDTH = 24
 
 
 def _describe(job: Job) -> str:
-    return f"{job.id} {job.name or '?'}: {job.status}" + (f" {job.process}" if job.process else "")
+    return f"{job.id} {job.name or '?'}: {job.status_text}" + (f" {job.process}" if job.process else "")
 
 
 class ProgressReporter:
@@ -48,7 +48,7 @@ class ProgressReporter:
     @staticmethod
     def _bar(job: Job) -> str:
         percent = 100.0 if job.status == "Completed" else job.percent
-        label: str = job.status
+        label: str = "scheduled" if job.scheduled else job.status
         filled = 0
         if percent is not None:
             filled, label = round(_BAR_WIDTH * percent / 100), f"{percent:3.0f}%"

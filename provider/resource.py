@@ -36,16 +36,28 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from provider import compose, validate
+from provider import compose, settings, validate
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
 from provider.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, wait_for_job
 
-INPUTS = ("job_id", "project_id", "region", "endpoint", "api_path", "timeout", "fail_on_error", "not_found_grace")
-REPLACE_ON = ("job_id", "project_id", "endpoint")
+INPUTS = (
+    "job_id",
+    "project_id",
+    "region",
+    "endpoint",
+    "api_path",
+    "service",
+    "timeout",
+    "fail_on_error",
+    "not_found_grace",
+    "accept_scheduled",
+)
+# Another service is another task center, so the same id names another job.
+REPLACE_ON = ("job_id", "project_id", "endpoint", "service")
 OUTPUTS = ("job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason")
-SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path")
+SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path", "service")
 # An unknown value (preview, an input computed by another resource) reaches the plugin as the wire string
 # ``pulumi.runtime.rpc.UNKNOWN`` and leaves ``deserialize_properties(..., keep_unknowns=True)`` as an instance of
 # ``pulumi.output.Unknown``: both mean "not known yet".
@@ -99,8 +111,9 @@ class _ProgressLog:
         if state != self._last or now - self._last_at >= HEARTBEAT_SECONDS:
             self._last, self._last_at = state, now
             progress = f" {job.process}" if job.process else ""
+            status = job.status_text
             self._emit(
-                f"GaussDBJob {self._job_id} ({job.name or '?'}): {job.status}{progress} after {now - self._start:.0f} s"
+                f"GaussDBJob {self._job_id} ({job.name or '?'}): {status}{progress} after {now - self._start:.0f} s"
             )
 
 
@@ -122,6 +135,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
     "api_path": validate.api_path,
     "timeout": validate.timeout,
     "not_found_grace": functools.partial(validate.timeout, what="not_found_grace"),
+    "service": lambda value: settings.resolve_service(value).name,
 }
 
 
@@ -138,8 +152,9 @@ def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[d
                 failures.append(CheckFailure(key, str(exc)))
     if "region" in inputs and _known(inputs["region"]) and not isinstance(inputs["region"], str):
         failures.append(CheckFailure("region", f"invalid region {inputs['region']!r}: expected a name such as eu-de"))
-    if _known(inputs.get("fail_on_error")) and not isinstance(inputs.get("fail_on_error"), bool):
-        failures.append(CheckFailure("fail_on_error", "fail_on_error must be true or false"))
+    for flag in ("fail_on_error", "accept_scheduled"):
+        if _known(inputs.get(flag)) and not isinstance(inputs.get(flag), bool):
+            failures.append(CheckFailure(flag, f"{flag} must be true or false"))
     inputs.setdefault("timeout", DEFAULT_TIMEOUT)
     inputs.setdefault("fail_on_error", True)
     if not failures and all(_known(inputs[key]) for key in SETTING_INPUTS if key in inputs):
@@ -156,7 +171,12 @@ def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[d
 def _blame(message: str, inputs: Mapping[str, Any]) -> str:
     """The input a settings error is about when it came from an input; "" (the resource) when it came from
     stack config or the environment."""
-    for key, word in (("project_id", "project id"), ("region", "region"), ("endpoint", "endpoint")):
+    for key, word in (
+        ("project_id", "project id"),
+        ("service", "service"),
+        ("region", "region"),
+        ("endpoint", "endpoint"),
+    ):
         if key in inputs and word in message.split(":", 1)[0]:
             return key
     return ""
@@ -244,6 +264,7 @@ class GaussDBJobProvider(ResourceProvider):
                     on_poll=_ProgressLog(job_id),
                     job_id=job_id,
                     rng=random.Random(),
+                    accept_scheduled=props.get("accept_scheduled") is True,
                 )
             except JobFailed as exc:
                 if props.get("fail_on_error", True) is False:
@@ -268,6 +289,8 @@ class GaussDBJobArgs:
         timeout: pulumi.Input[float] | None = None,
         fail_on_error: pulumi.Input[bool] | None = None,
         not_found_grace: pulumi.Input[float] | None = None,
+        service: pulumi.Input[str] | None = None,
+        accept_scheduled: pulumi.Input[bool] | None = None,
     ) -> None:
         self.job_id = job_id
         self.project_id = project_id
@@ -277,6 +300,10 @@ class GaussDBJobArgs:
         self.timeout = timeout
         self.fail_on_error = fail_on_error
         self.not_found_grace = not_found_grace
+        # The task center (gaussdb-mysql, gaussdb, gaussdb-nosql, rds, dds); default: stack config, env, gaussdb-mysql.
+        self.service = service
+        # True: a job scheduled for the maintenance window (Pending) counts as done, with status Pending.
+        self.accept_scheduled = accept_scheduled
 
 
 class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):

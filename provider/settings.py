@@ -9,20 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from provider import validate
+from provider import services, validate
 from provider.credentials import config_value, first
 from provider.errors import ConfigError
+from provider.services import DEFAULT_SERVICE, OTC_DOMAINS, Service
 
-DEFAULT_API_PATH = "/mysql/v3"
-
-# Open Telekom Cloud regions and their host suffixes; every other region is taken to be Huawei Cloud's.
-_OTC_SUFFIX = {
-    "eu-de": "eu-de.otc.t-systems.com",
-    "eu-nl": "eu-nl.otc.t-systems.com",
-    "eu-ch2": "eu-ch2.sc.otc.t-systems.com",
-}
+# The API path of an explicit endpoint of the default service (the seed page's); see Service.explicit_api_path.
+DEFAULT_API_PATH = services.SERVICES[DEFAULT_SERVICE].explicit_api_path
+_SET_ENDPOINT = "set endpoint (gaussdb:endpoint, GAUSSDB_ENDPOINT) to the service's base URL"
 
 
 class Settings(BaseModel):
@@ -30,8 +26,8 @@ class Settings(BaseModel):
 
     project_id: str
     region: str | None
-    # Which task center (see provider/services.py once issue 10 lands): gaussdb-mysql is today's behaviour.
-    service: str = "gaussdb-mysql"
+    # Which task center (a name of provider.services.SERVICES): how the job is read, where it is asked for.
+    service: str = DEFAULT_SERVICE
     endpoint: str
     api_path: str
     auth_url: str | None
@@ -39,18 +35,44 @@ class Settings(BaseModel):
     def jobs_url(self) -> str:
         return f"{self.endpoint}{self.api_path}/{self.project_id}/jobs"
 
+    @field_validator("service", mode="before")
+    @classmethod
+    def _known_service(cls, value: object) -> str:
+        return resolve_service(value).name
 
-def derived_endpoint(region: str) -> tuple[str, str]:
-    """The GaussDB (for MySQL) endpoint and API path for a region of Open Telekom Cloud or Huawei Cloud."""
-    if region in _OTC_SUFFIX:
-        return f"https://gaussdb-mysql.{_OTC_SUFFIX[region]}", "/v3"
-    return f"https://gaussdb.{region}.myhuaweicloud.com", "/mysql/v3"
+    @property
+    def service_row(self) -> Service:
+        return services.lookup(self.service)
+
+
+def resolve_service(value: object) -> Service:
+    """The task center named ``value`` (see provider/services.py); ConfigError naming the choices otherwise."""
+    if isinstance(value, str):
+        try:
+            return services.lookup(value)
+        except KeyError:
+            pass
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    raise ConfigError(f"invalid service {shown}: expected one of {services.names()}")
+
+
+def derived_endpoint(region: str, service: Service | None = None) -> tuple[str, str]:
+    """The endpoint and API path of ``service``'s task center (default GaussDB (for MySQL)) in a region of Open
+    Telekom Cloud or Huawei Cloud. Derived endpoints use the current path, /v3, for every service."""
+    row = service or services.SERVICES[DEFAULT_SERVICE]
+    cloud, hosts = ("Open Telekom Cloud", row.otc) if region in OTC_DOMAINS else ("Huawei Cloud", row.huawei)
+    host = hosts.get(region)
+    if host is None:
+        where = f"in {cloud} region {region}" if region in OTC_DOMAINS else f"for region {region!r}"
+        offered = ", ".join(hosts) or "none documented"
+        raise ConfigError(f"no known {row.title} endpoint {where} (known {cloud} regions: {offered}): {_SET_ENDPOINT}")
+    return host, row.derived_api_path
 
 
 def derived_auth_url(region: str) -> str:
-    if region in _OTC_SUFFIX:
+    if region in OTC_DOMAINS:
         host = "iam-pub" if region == "eu-ch2" else "iam"
-        return f"https://{host}.{_OTC_SUFFIX[region]}/v3"
+        return f"https://{host}.{OTC_DOMAINS[region]}/v3"
     return f"https://iam.{region}.myhuaweicloud.com/v3"
 
 
@@ -67,6 +89,8 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
         not isinstance(region, str) or not region.replace("-", "").isalnum() or len(region) > 40
     ):
         raise ConfigError(f"invalid region {region!r}")
+    chosen = first(args.get("service"), config_value(config, "service"), env.get("GAUSSDB_SERVICE"))
+    row = resolve_service(DEFAULT_SERVICE if chosen is None else chosen)
     endpoint = first(args.get("endpoint"), config_value(config, "endpoint"), env.get("GAUSSDB_ENDPOINT"))
     api_path = first(args.get("api_path"), config_value(config, "apiPath"), env.get("GAUSSDB_API_PATH"))
     if endpoint is None:
@@ -75,7 +99,7 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
                 "no endpoint: set endpoint (gaussdb:endpoint, GAUSSDB_ENDPOINT) or a region "
                 "(gaussdb:region, HW_REGION_NAME) to derive it from"
             )
-        endpoint, derived_path = derived_endpoint(region)
+        endpoint, derived_path = derived_endpoint(region, row)
         api_path = api_path or derived_path
     auth_url = first(config_value(config, "authUrl"), env.get("HW_AUTH_URL"), env.get("OS_AUTH_URL"))
     if auth_url is None and region is not None:
@@ -83,7 +107,8 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
     return Settings(
         project_id=validate.project_id(project),
         region=region,
+        service=row.name,
         endpoint=validate.endpoint(endpoint),
-        api_path=validate.api_path(api_path or DEFAULT_API_PATH),
+        api_path=validate.api_path(api_path or row.explicit_api_path),
         auth_url=validate.endpoint(auth_url, "IAM URL") if auth_url is not None else None,
     )

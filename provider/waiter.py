@@ -17,7 +17,10 @@ The schedule, in short:
   and while progress keeps moving, one poll is aimed at the moment it would reach 100 % (an hour-long job with
   steady progress costs about 100 calls);
 - jitter only shortens an interval, so no bound is ever exceeded; transient errors back off exponentially;
-- the last poll is at the deadline, never after it.
+- the last poll is at the deadline, never after it;
+- a ``Pending`` job (scheduled for the maintenance window, possibly hours away) is polled at ``max_interval``:
+  nothing it reports can change before it runs, and when it starts, a lag of one long interval is small next to
+  the wait it has already had. With ``accept_scheduled`` a ``Pending`` job ends the wait at once instead.
 """
 
 from __future__ import annotations
@@ -187,6 +190,9 @@ def wait_for_job(
     for ``policy.outage_limit`` seconds in a row; other errors are raised at once. Jitter is drawn from ``rng``
     (None: no jitter; callers on a real clock pass one so waits started together drift apart).
 
+    A ``Pending`` job is waited through (polled at ``policy.max_interval``) unless ``accept_scheduled``, which
+    returns it at once: the operation is scheduled, which is all some stacks need.
+
     ``cancel``, when set, ends the wait with ``WaitCancelled`` (carrying the last job seen) before the next poll;
     with the real ``time.sleep`` the sleep itself is a wait on the event, so a cancel takes effect at once.
     """
@@ -200,6 +206,7 @@ def wait_for_job(
     failing_since: float | None = None
     failures = 0
     final = False
+    pending = False
     while True:
         if cancel is not None and cancel.is_set():
             raise WaitCancelled(job_id or (last.id if last else "?"), last)
@@ -231,15 +238,20 @@ def wait_for_job(
             failing_since, failures, last_error, last = None, 0, None, job
             if on_poll is not None:
                 on_poll(job)
-            if job.status == "Completed":
+            if job.status == "Completed" or (job.scheduled and accept_scheduled):
                 return job
             if job.status == "Failed":
                 raise JobFailed(job)
-            trend = observe(trend, polled, job.percent)
+            pending = job.scheduled
+            if not pending:
+                trend = observe(trend, polled, job.percent)
         remaining = deadline - clock()
         if final or remaining <= 0:
             raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
-        delay = next_delay(policy, timeout - remaining, trend, failures, rng)
+        if pending and not failures:
+            delay = policy.max_interval * (1.0 - rng.uniform(0.0, policy.jitter) if rng is not None else 1.0)
+        else:
+            delay = next_delay(policy, timeout - remaining, trend, failures, rng)
         final = delay >= remaining
         sleep(min(delay, remaining))
         if cancel is not None and cancel.is_set():

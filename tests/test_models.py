@@ -149,3 +149,137 @@ def test_times_round_trip(moment: Any, fmt: str) -> None:
     assert job.created.utcoffset() == expected.utcoffset()
     # And the output string reads back as the same instant.
     assert datetime.fromisoformat(job.fields()["created"]) == expected
+
+
+# -- every service's page examples, read through that service's row ---------------------------------------------
+
+SERVICE_EXAMPLES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    (
+        "dds",
+        {
+            "job": {
+                "id": "a03b1b8a-b756-467c-8a49-38720c3d23ec",
+                "name": "Restore_MongoDB_Replica",
+                "status": "Failed",
+                "created": "2021-07-13T04:55:58+0000",
+                "ended": "2021-07-13T05:20:04+0000",
+                "progress": "",
+                "instance": {"id": "7beb15d5db9c4742b7c817789244844ein02", "name": "lenn-v3-restore-4"},
+                "fail_reason": "Failed to upgrade the DB Agent.",
+            }
+        },
+        {"status": "Failed", "process": "", "fail_reason": "Failed to upgrade the DB Agent.", "entities": {}},
+    ),
+    (
+        "dds",
+        {
+            "job": {
+                "id": "9d10bfd1-affb-49c3-b977-298950a8d6fa",
+                "name": "Create_MongoDB",
+                "status": "Running",
+                "created": "2021-07-13T07:28:43+0000",
+                "ended": "2021-07-13T07:28:53+0000",
+                "progress": "9%",
+                "instance": {"id": "cf538a2dd8ec4b26860b27060902712fin02", "name": "dds-3a98-wcc"},
+                "fail_reason": None,
+            }
+        },
+        {"status": "Running", "process": "9%", "fail_reason": None, "ended": "2021-07-13T07:28:53+00:00"},
+    ),
+    (
+        "gaussdb-nosql",
+        {
+            "total_count": 1,
+            "jobs": [
+                {
+                    "id": "6f85e061-04dd-42e7-86d6-d3b1e40aac2e",
+                    "name": "CreateCassandra",
+                    "status": "Running",
+                    "start_time": "2023-09-12T06:44:01+0000",
+                    "end_time": "2023-09-12T06:44:03+0000",
+                    "progress": "14%",
+                    "instance": {"id": "27a045b6bf9e46f691f81366d398cb04in06", "name": "nosql-12f5"},
+                    "fail_reason": "",
+                }
+            ],
+        },
+        {
+            "status": "Running",
+            "process": "14%",
+            "created": "2023-09-12T06:44:01+00:00",
+            "ended": "2023-09-12T06:44:03+00:00",
+            "fail_reason": None,
+        },
+    ),
+    (
+        "gaussdb",
+        {
+            "job": {
+                "id": "5cbb8a90-2253-4cff-8a13-49aa8f31dfb5",
+                "name": "CreateGaussDBV5Instance",
+                "status": "Completed",
+                "created": "2021-07-12T09:22:04+0800",
+                "ended": "2021-07-12T10:10:13+0800",
+                "progress": "",
+                "instance": {"id": "b34f8c791f2643578510c093aa2351a8in14", "name": "gauss-c1a3"},
+                "fail_reason": None,
+            }
+        },
+        {
+            "status": "Completed",
+            "created": "2021-07-12T09:22:04+08:00",
+            "instance": {"id": "b34f8c791f2643578510c093aa2351a8in14", "name": "gauss-c1a3"},
+        },
+    ),
+    (
+        "rds",
+        {
+            "job": {
+                "id": "31b8ae23-c687-4d80-b7b4-42a66c9bb886",
+                "name": " CreateMysqlReplicaInstance",
+                "status": "Completed",
+                "created": "2018-08-06T10:41:14+0000",
+                "ended": "2018-08-06T16:41:14+0000",
+                "process": "",
+                "instance": {"id": "288caaa9d05f4ec1a1f58de2e0945685in01", "name": "mysql-replica"},
+                "entities": {
+                    "instance": {
+                        "endpoint": "192.168.1.203:3306",
+                        "type": "replica",
+                        "datastore": {"type": "mysql", "version": "5.7"},
+                        "replica_of": "a48e43ff268f4c0e879652d65e63d0fbin01",
+                    },
+                    "resource_ids": ["288caaa9d05f4ec1a1f58de2e0945685in01.vm"],
+                },
+            }
+        },
+        {"name": "CreateMysqlReplicaInstance", "status": "Completed", "fail_reason": None},
+    ),
+    (
+        "gaussdb-mysql",
+        {**SEED_EXAMPLE, "job": {**SEED_EXAMPLE["job"], "status": "Pending"}},
+        {"status": "Pending", "process": "", "name": "RestartGaussDBInstance"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "body", "expected"), SERVICE_EXAMPLES, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_each_services_page_example_reads_into_the_same_fields(
+    service: str, body: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    import requests
+
+    from provider.client import parse_response
+    from provider.services import SERVICES
+
+    answer = requests.Response()
+    answer.status_code = 200
+    answer._content = json.dumps(body).encode()
+    raw = body["jobs"][0] if "jobs" in body else body["job"]
+    fields = parse_response(answer, raw["id"], SERVICES[service]).fields()
+    assert fields["job_id"] == raw["id"]
+    assert {key: fields[key] for key in expected} == expected
+    if "entities" in raw:
+        assert fields["entities"] == raw["entities"]  # kept as returned, keys we do not model included

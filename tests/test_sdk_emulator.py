@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -97,3 +98,164 @@ def test_sdk_other_project_is_403(emu: Emulator) -> None:
         show(emu, BasicCredentials(CFG.access_key, CFG.secret_key, "1" * 32), "x")
     assert caught.value.status_code == 403
     assert caught.value.error_code == "APIGW.0302"
+
+
+# -- every service: its own official SDK reads a job in its own shape -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SdkCase:
+    """How one service's SDK asks for a job and where its model keeps the fields."""
+
+    service: str
+    client_class: type
+    ask: Callable[[Any, str], Any]
+    job_of: Callable[[Any], Any]
+    progress: str
+    created: str
+    ended: str
+
+
+def _rds() -> SdkCase:
+    from huaweicloudsdkrds.v3 import ListJobInfoRequest, RdsClient
+
+    return SdkCase(
+        "rds",
+        RdsClient,
+        lambda c, i: c.list_job_info(ListJobInfoRequest(id=i)),
+        lambda r: r.job,
+        "process",
+        "created",
+        "ended",
+    )
+
+
+def _dds() -> SdkCase:
+    from huaweicloudsdkdds.v3 import DdsClient, ShowJobDetailRequest
+
+    return SdkCase(
+        "dds",
+        DdsClient,
+        lambda c, i: c.show_job_detail(ShowJobDetailRequest(id=i)),
+        lambda r: r.job,
+        "progress",
+        "created",
+        "ended",
+    )
+
+
+def _nosql() -> SdkCase:
+    from huaweicloudsdkgaussdbfornosql.v3 import GaussDBforNoSQLClient, ListJobsRequest
+
+    def only(response: Any) -> Any:
+        assert response.total_count == 1 and len(response.jobs) == 1
+        return response.jobs[0]
+
+    return SdkCase(
+        "gaussdb-nosql",
+        GaussDBforNoSQLClient,
+        lambda c, i: c.list_jobs(ListJobsRequest(id=i)),
+        only,
+        "progress",
+        "start_time",
+        "end_time",
+    )
+
+
+def _opengauss() -> SdkCase:
+    from huaweicloudsdkgaussdbforopengauss.v3 import GaussDBforopenGaussClient, ShowJobDetailRequest
+
+    return SdkCase(
+        "gaussdb",
+        GaussDBforopenGaussClient,
+        lambda c, i: c.show_job_detail(ShowJobDetailRequest(id=i)),
+        lambda r: r.job,
+        "progress",
+        "created",
+        "ended",
+    )
+
+
+def _mysql() -> SdkCase:
+    return SdkCase(
+        "gaussdb-mysql",
+        GaussDBClient,
+        lambda c, i: c.show_gauss_my_sql_job_info(ShowGaussMySqlJobInfoRequest(id=i)),
+        lambda r: r.job,
+        "process",
+        "created",
+        "ended",
+    )
+
+
+SDK_CASES = [_mysql(), _opengauss(), _nosql(), _rds(), _dds()]
+
+
+def sdk_client(emu: Emulator, case: SdkCase) -> Any:
+    config = HttpConfig.get_default_config()
+    config.timeout = (5, 5)
+    return (
+        case.client_class.new_builder()  # type: ignore[attr-defined]
+        .with_credentials(BasicCredentials(CFG.access_key, CFG.secret_key, CFG.project_id))
+        .with_endpoints([emu.url])
+        .with_http_config(config)
+        .build()
+    )
+
+
+@pytest.mark.parametrize("case", SDK_CASES, ids=lambda c: c.service)
+def test_each_services_sdk_reads_a_running_job_in_its_own_shape(emu: Emulator, case: SdkCase) -> None:
+    created = emu.create_job(service=case.service, duration=600, instance={"id": "inst-7", "name": "db-7"})
+    job = case.job_of(case.ask(sdk_client(emu, case), created["id"]))
+    assert (job.id, job.status) == (created["id"], "Running")
+    assert (job.instance.id, job.instance.name) == ("inst-7", "db-7")
+    assert getattr(job, case.progress).endswith("%")
+    assert getattr(job, case.created) == created["created"]
+
+
+@pytest.mark.parametrize("case", SDK_CASES, ids=lambda c: c.service)
+def test_each_services_sdk_reads_a_failed_job_with_its_reason(emu: Emulator, case: SdkCase) -> None:
+    created = emu.create_job(service=case.service, duration=0, outcome="Failed", fail_reason="createVM failed.")
+    job = case.job_of(case.ask(sdk_client(emu, case), created["id"]))
+    assert job.status == "Failed"
+    assert job.fail_reason == "createVM failed."
+    assert getattr(job, case.ended)
+    assert getattr(job, case.progress) == ""
+
+
+@pytest.mark.parametrize("case", SDK_CASES, ids=lambda c: c.service)
+def test_each_services_sdk_sees_a_scheduled_job_as_pending(emu: Emulator, case: SdkCase) -> None:
+    created = emu.create_job(service=case.service, pending_for=600, duration=5)
+    job = case.job_of(case.ask(sdk_client(emu, case), created["id"]))
+    assert job.status == "Pending"
+    assert getattr(job, case.progress) == ""
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        (_mysql(), 400, "DBS.200543"),
+        (_opengauss(), 400, "DBS.200543"),
+        (_rds(), 404, "RDS.5041"),
+        (_dds(), 400, "DBS.280016"),
+    ],
+    ids=lambda c: c.service if isinstance(c, SdkCase) else str(c),
+)
+def test_each_services_sdk_gets_its_unknown_job_error(case: SdkCase, status: int, code: str) -> None:
+    # An id the emulator never heard of is answered as the emulator's --service says.
+    with Emulator(EmulatorConfig(port=0, service=case.service)) as emu:
+        with pytest.raises(ClientRequestException) as caught:
+            case.ask(sdk_client(emu, case), "a9767ede-fe0f-4888-9003-e843a4c90514")
+    assert (caught.value.status_code, caught.value.error_code) == (status, code)
+
+
+def test_geminidb_sdk_gets_an_empty_list_for_an_unknown_job() -> None:
+    case = _nosql()
+    with Emulator(EmulatorConfig(port=0, service="gaussdb-nosql")) as emu:
+        response = case.ask(sdk_client(emu, case), "a9767ede-fe0f-4888-9003-e843a4c90514")
+        hidden = emu.create_job(service="rds", visible_after=600)
+        # A known job not yet visible is answered in its own service's way, whatever the default.
+        with pytest.raises(ClientRequestException) as caught:
+            _rds().ask(sdk_client(emu, _rds()), hidden["id"])
+    assert (response.jobs, response.total_count) == ([], 0)
+    assert caught.value.error_code == "RDS.5041"

@@ -31,7 +31,8 @@ def test_endpoint_and_api_path_from_region() -> None:
     assert otc.auth_url == "https://iam.eu-de.otc.t-systems.com/v3"
     assert otc.jobs_url() == f"https://gaussdb-mysql.eu-de.otc.t-systems.com/v3/{P1}/jobs"
     hw = resolve({}, {}, {"HW_REGION_NAME": "ap-southeast-1", "HW_PROJECT_ID": P1})
-    assert hw.endpoint == "https://gaussdb.ap-southeast-1.myhuaweicloud.com" and hw.api_path == "/mysql/v3"
+    # The SDK's region table (an exception to gaussdb.{region}) and the current path, not the older /mysql/v3.
+    assert hw.endpoint == "https://gaussdbformysql.ap-southeast-1.myhuaweicloud.com" and hw.api_path == "/v3"
     explicit = resolve({}, {}, {"GAUSSDB_ENDPOINT": "https://x.example", "HW_PROJECT_ID": P1})
     assert explicit.api_path == "/mysql/v3"
     assert (
