@@ -16,7 +16,6 @@ import re
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
@@ -377,13 +376,12 @@ def _wait(
     budget = RequestBudget(getattr(args, "max_rate", DEFAULT_MAX_RATE))
     accept_scheduled: bool = getattr(args, "accept_scheduled", False)
     mode = "none" if getattr(args, "quiet", False) else getattr(args, "progress", "auto")
-    start = time.monotonic()
     display = make_display(
         mode,
         ids,
         run.err,
         term=run.env.get("TERM"),
-        deadline=start + timeout,
+        timeout=timeout,
         not_found_grace=policy.not_found_grace,
         outage_limit=policy.outage_limit,
     )
@@ -430,7 +428,7 @@ def _wait(
             if len(results) == len(ids):
                 all_done.set()
         try:
-            display.finish(job_id, job, error)
+            display.finish(job_id, job, error, cancelled=isinstance(failure, WaitCancelled))
         except Exception:  # noqa: BLE001, S110 - the display must never cost a result
             pass
 
@@ -453,9 +451,10 @@ def _wait(
                 row = display.rows[job_id]
                 message = str(WaitCancelled(job_id, row.job))
                 final[job_id] = _Result(_entry(job_id, row.job, message), 130, None)
+                display.finish(job_id, row.job, message, cancelled=True)
         messages = [
             f"{PROG}: {clean(redact(r.entry['error'], run.secrets), None)}"
-            for r in final.values()
+            for r in (final[job_id] for job_id in ids)
             if r.entry["error"] is not None and not (cancel.is_set() and r.code == 130)
         ]
         messages += [f"{PROG}: {hint}" for hint in _hints(client, [r.error for r in final.values() if r.error])]

@@ -108,6 +108,7 @@ class Row:
     ended: float | None = None
     error: str | None = None  # how the wait ended badly, when it did
     note: str = ""  # a tolerated problem right now: not visible yet, requests failing
+    cancelled: bool = False  # the wait was stopped (Ctrl-C); the job goes on
     heard: bool = False  # any answer at all, even an error
     silence_told: bool = False
 
@@ -121,6 +122,8 @@ class Row:
 
     @property
     def status(self) -> str:
+        if self.cancelled:
+            return self.job.status if self.job else "Waiting"
         if self.error is not None and (self.job is None or not self.job.finished):
             return "NotFound" if "not found" in self.error else "Error"
         return self.job.status if self.job else "Waiting"
@@ -141,7 +144,7 @@ class Display:
         job_ids: list[str],
         stream: TextIO | SafeStream | None,
         *,
-        deadline: float,
+        timeout: float,
         not_found_grace: float,
         outage_limit: float,
         clock: Callable[[], float] = time.monotonic,
@@ -149,7 +152,8 @@ class Display:
         self.stream = stream if isinstance(stream, SafeStream) else SafeStream(stream)
         self.clock = clock
         self.start_time = clock()
-        self.deadline = deadline
+        self.timeout = timeout
+        self.deadline = self.start_time + timeout
         self.grace = not_found_grace
         self.outage_limit = outage_limit
         self.rows = {job_id: Row(job_id, self.start_time) for job_id in job_ids}
@@ -162,6 +166,7 @@ class Display:
 
     def poll(self, job_id: str, job: Job) -> None:
         with self.lock:
+            self.seen_name(job)
             row = self.rows[job_id]
             before, row.job, row.note, row.heard = row.job, job, "", True
             self.changed(row, before)
@@ -179,11 +184,12 @@ class Display:
             if fresh:
                 self.noted(row)
 
-    def finish(self, job_id: str, job: Job | None, error: str | None) -> None:
+    def finish(self, job_id: str, job: Job | None, error: str | None, *, cancelled: bool = False) -> None:
         with self.lock:
             row = self.rows[job_id]
             before = row.job
             row.job, row.error, row.ended, row.note = job or row.job, error, self.clock(), ""
+            row.cancelled = cancelled
             if job is not None and before is not job:
                 self.changed(row, before)
             self.ended(row)
@@ -206,6 +212,9 @@ class Display:
             self.stream.flush()
 
     # -- hooks for subclasses
+    def seen_name(self, job: Job) -> None:
+        pass
+
     def changed(self, row: Row, before: Job | None) -> None:
         pass
 
@@ -217,13 +226,16 @@ class Display:
 
     # -- shared text
     def summary(self, now: float) -> str:
-        done = sum(1 for row in self.rows.values() if row.done)
-        bad = sum(1 for row in self.rows.values() if row.done and row.error is not None)
+        done = sum(1 for row in self.rows.values() if row.done and not row.cancelled)
+        bad = sum(1 for row in self.rows.values() if row.done and row.error is not None and not row.cancelled)
+        stopped = any(row.cancelled for row in self.rows.values())
         parts = [f"{done}/{len(self.rows)} done"]
         if bad:
             parts.append(f"{bad} failed")
+        if stopped:
+            parts.append("wait stopped")
         parts.append(durations.format(now - self.start_time))
-        if done < len(self.rows):
+        if done < len(self.rows) and not stopped:
             parts.append(f"deadline in {durations.format(max(self.deadline - now, 0))}")
         return " · ".join(parts)
 
@@ -234,6 +246,12 @@ class NullDisplay(Display):
 
 class PlainDisplay(Display):
     """One line per change, for logs and pipes (Terraform's local-exec, CI)."""
+
+    def start(self) -> None:
+        count = len(self.rows)
+        limit = durations.format(self.timeout)
+        self.stream.write(f"waiting for {count} job{'s' if count != 1 else ''}, up to {limit}\n")
+        self.stream.flush()
 
     def _line(self, row: Row, text: str) -> None:
         elapsed = durations.format(row.elapsed(self.clock()))
@@ -271,6 +289,8 @@ class LiveDisplay(Display):
         fancy = self.console.encoding.lower().startswith("utf")
         self.dot, self.full, self.empty = (" · ", "█", "░") if fancy else (" - ", "#", ".")
         self.live: Live | None = None
+        # Names are cut to one width for all rows, so the columns line up.
+        self.name_width = 8
 
     def start(self) -> None:
         from rich.live import Live
@@ -309,8 +329,8 @@ class LiveDisplay(Display):
                 # Wrapped, not cut: an error is read in full.
                 self.console.print(clean(message, None), markup=False, highlight=False, soft_wrap=False)
 
-    def tick(self) -> None:
-        super().tick()  # notes only; the live area refreshes on its own
+    def seen_name(self, job: Job) -> None:
+        self.name_width = max(self.name_width, min(len(clean(job.name, 40)), 30))
 
     # -- rendering
     def _fit(self, text: str | Text, width: int) -> Text:
@@ -322,27 +342,33 @@ class LiveDisplay(Display):
         return line
 
     def _row(self, row: Row, width: int, now: float) -> Text:
+        """``id name status elapsed`` then the progress bar, or what is wrong when something is."""
         from rich.text import Text
 
         status = row.status
-        style = {"Completed": "green", "Failed": "red", "Running": "yellow", "Pending": "cyan"}.get(status, "red")
-        if status == "Waiting":
-            style = "dim"
+        style = {"Completed": "green", "Running": "yellow", "Pending": "cyan", "Waiting": "dim"}.get(status, "red")
         job = row.job
         percent = 100.0 if job is not None and job.status == "Completed" else (job.percent if job else None)
-        bar_width = 20
-        filled = 0 if percent is None else round(bar_width * percent / 100)
         text = Text(no_wrap=True)
         text.append(f"{row.short} ", "bold")
-        text.append(f"{(row.name or '?')[:28]:<28} ")
+        text.append(f"{(row.name or '?')[: self.name_width]:<{self.name_width}} ")
         text.append(f"{status:<9} ", style)
-        text.append(self.full * filled, style)
-        text.append(self.empty * (bar_width - filled), "dim")
-        text.append(f" {'' if percent is None else f'{percent:.0f}%':>4}")
-        text.append(f" {durations.format(row.elapsed(now)):>6}")
-        detail = row.error if row.error is not None else row.note
+        text.append(f"{durations.format(row.elapsed(now)):>6}  ")
+        if job is not None and job.status == "Failed":
+            detail = clean(job.fail_reason or "no fail_reason given")
+        else:
+            error = "wait stopped" if row.cancelled else (row.error or "").replace(f"job {row.job_id} ", "")
+            detail = clean(error or row.note)
         if detail:
-            text.append(f"  {clean(detail)}", "red" if row.error is not None else "dim")
+            text.append(detail, "red" if row.error is not None and not row.cancelled else "dim")
+        elif percent is not None:
+            bar = 10 if width < 100 else 20
+            filled = round(bar * percent / 100)
+            text.append(self.full * filled, style)
+            text.append(self.empty * (bar - filled), "dim")
+            text.append(f" {percent:3.0f}%")
+        elif job is not None and job.process:
+            text.append(clean(job.process, 20))
         return self._fit(text, width)
 
     def _render(self) -> RenderableType:
@@ -359,7 +385,7 @@ class LiveDisplay(Display):
                 shown = waiting[: max(room - 2, 0)]
                 lines = [self._row(row, width, now) for row in shown]
                 hidden = len(rows) - len(shown)
-                lines.append(self._fit(f"... and {hidden} more ({len(rows) - len(waiting)} done)", width))
+                lines.append(self._fit(f"... {hidden} more not shown ({len(rows) - len(waiting)} done)", width))
             else:
                 lines = [self._row(row, width, now) for row in rows]
             lines.append(self._fit(self.summary(now).replace(" · ", self.dot), width))

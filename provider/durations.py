@@ -41,7 +41,9 @@ def parse(value: str, what: str, *, allow_zero: bool = False) -> float:
 
 def format(seconds: float) -> str:
     """``45s``, ``1m20s``, ``58m``, ``1h30m``, ``2d3h``: the largest unit and the next one when not zero,
-    rounded down (seconds do not matter next to an hour)."""
+    rounded down (seconds do not matter next to an hour); under 10 s a fraction shows as ``0.3s``, ``1.5s``."""
+    if 0 < seconds < 10 and seconds != int(seconds):
+        return f"{int(seconds * 10) / 10:g}s"
     total = max(0, int(seconds))
     sizes = [int(size) for size in _UNITS.values()]
     names = list(_UNITS)
