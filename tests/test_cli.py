@@ -1,22 +1,27 @@
 """``gaussdb-job`` in-process over real HTTP to the emulator: every flag, duration form, hint and exit code.
 
 ``main`` takes its environment, streams, polling policy and transport, so these run in milliseconds; the console
-script itself is exercised by the few smoke tests in ``tests/test_cli_process.py``.
+script itself is exercised by the few subprocess smoke tests at the end (signals, pipes, ``python -m provider``).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from gaussdb_emulator.server import Emulator
+from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider import __version__, durations
 from provider.cli import main
 from provider.errors import ConfigError
@@ -362,3 +367,126 @@ def test_durations_parse_and_print() -> None:
         "1h30m",
         "1d1h",
     ]
+
+
+# -- the real console script, in a subprocess: what only a process can show
+
+BIN = Path(sys.executable).parent
+
+
+def process_env(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))} | env
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "gaussdb-job"), *args],
+        env=process_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_the_wait_at_once_with_the_jobs_as_json(
+    emulator: Emulator, emu_env: dict[str, str], signum: signal.Signals, code: int
+) -> None:
+    jobs = [emulator.create_job(name=f"Long{i}", duration=600, progress="linear") for i in range(3)]
+    proc = subprocess.Popen(
+        [str(BIN / "gaussdb-job"), "wait", *[j["id"] for j in jobs], "--progress", "plain"],
+        env=process_env(emu_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen: set[str] = set()
+        while len(seen) < len(jobs):  # every wait has polled once: all of them are now asleep
+            line = proc.stderr.readline()
+            assert line, "gaussdb-job ended before it was signalled"
+            seen.update(j["id"] for j in jobs if f"{j['id']} Long" in line and "Running" in line)
+        proc.send_signal(signum)
+        # The jobs run for 600 s and the timeout is an hour: ending within this safety bound is ending at once.
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == code, stderr
+    finals = json.loads(stdout)
+    assert [f["job_id"] for f in finals] == [j["id"] for j in jobs]
+    assert all(set(f) == WAIT_FIELDS and f["status"] == "Running" and "cancelled" in f["error"] for f in finals)
+    assert "the jobs go on in the task center" in stderr and "Traceback" not in stderr
+
+
+def test_a_reader_that_stops_early_does_not_change_the_exit_code(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    # More JSON than a pipe holds, so the write really meets the closed pipe.
+    big = {"notes": "x" * 200_000}
+    job = emulator.create_job(duration=0, outcome="Failed", fail_reason="boom", entities=big)
+    script = f'"{BIN / "gaussdb-job"}" wait {job["id"]} -q | head -c 1 >/dev/null; echo "rc=${{PIPESTATUS[0]}}" >&2'
+    result = subprocess.run(
+        ["bash", "-c", script], env=process_env(emu_env), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "rc=1" in result.stderr and "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def test_a_closed_stdout_is_an_error_exit(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    job = emulator.create_job(duration=0)
+    script = f'"{BIN / "gaussdb-job"}" wait {job["id"]} -q >&-'
+    result = subprocess.run(
+        ["bash", "-c", script], env=process_env(emu_env), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 6 and "could not write the jobs: stdout is closed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_python_dash_m_provider_works_too(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    job = emulator.create_job(duration=0)
+    result = subprocess.run(
+        [sys.executable, "-m", "provider", "show", job["id"]],
+        env=process_env(emu_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and json.loads(result.stdout)["job_id"] == job["id"]
+
+
+def test_a_new_user_runs_the_emulator_and_waits_on_a_job(tmp_path: Path) -> None:
+    """The README's first steps: `gaussdb-emulator`, a job through the control API, `gaussdb-job wait`."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gaussdb_emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert server.stdout is not None
+        url = ""
+        for line in server.stdout:
+            if line.startswith("listening on "):
+                url = line.split()[-1]
+                break
+        assert url.startswith("http://127.0.0.1:")
+        created: dict[str, Any] = requests.post(
+            f"{url}/_emulator/jobs", json={"duration": 1, "name": "CreateInstance"}, timeout=5
+        ).json()["job"]
+        cfg = EmulatorConfig()  # the emulator's documented defaults, which it printed at start
+        env = {
+            "GAUSSDB_ENDPOINT": url,
+            "HW_PROJECT_ID": cfg.project_id,
+            "HW_ACCESS_KEY": cfg.access_key,
+            "HW_SECRET_KEY": cfg.secret_key,
+        }
+        result = run(["wait", created["id"]], env)
+        assert result.returncode == 0, result.stderr
+        (final,) = json.loads(result.stdout)
+        assert final["status"] == "Completed" and set(final) == WAIT_FIELDS
+        assert "CreateInstance: Completed" in result.stderr  # plain lines: stderr is a pipe here
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=10) == 0
