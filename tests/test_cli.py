@@ -6,6 +6,7 @@ script itself is exercised by the few subprocess smoke tests at the end (signals
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -277,6 +278,23 @@ def test_a_closed_stdout_is_an_error_not_silence(emulator: Emulator, emu_env: di
     assert code == 6 and "could not write the jobs" in err.getvalue()
     err = io.StringIO()
     assert main(["show", job["id"]], env=emu_env, stdout=closed, stderr=err) == 6 and "could not" in err.getvalue()
+
+
+def test_a_reader_gone_away_keeps_the_jobs_outcome(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    failed = emulator.create_job(duration=0, outcome="Failed", fail_reason="boom")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head -c 1` after it had its byte: every write now fails with EPIPE
+    gone = os.fdopen(write_end, "w")
+    try:
+        err = io.StringIO()
+        assert main(["wait", failed["id"], "-q"], env=emu_env, stdout=gone, stderr=err, policy=FAST_POLICY) == 1
+        assert "could not write" not in err.getvalue()
+        with pytest.raises(BrokenPipeError):  # really a broken pipe, not a write that went through
+            gone.write("x" * 100_000)
+            gone.flush()
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            gone.close()
 
 
 def test_a_closed_stderr_changes_nothing_but_the_display(emulator: Emulator, emu_env: dict[str, str]) -> None:
