@@ -17,6 +17,7 @@ Three displays share one board of job states, updated from the waiter threads:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import unicodedata
@@ -318,7 +319,7 @@ class LiveDisplay(Display):
             except (OSError, ValueError):
                 pass
         with self.lock:
-            width, height = self.console.width, self.console.height
+            width, height = self._size()
             rows = [self.rows[job_id] for job_id in self.order]
             if len(rows) + len(messages) + 2 > height:
                 rows = [row for row in rows if row.error is not None]  # the ones that need reading
@@ -333,6 +334,15 @@ class LiveDisplay(Display):
         self.name_width = max(self.name_width, min(len(clean(job.name, 40)), 30))
 
     # -- rendering
+    def _size(self) -> tuple[int, int]:
+        """The size of the terminal stderr is on, read at each redraw so that a resize is followed. (rich would
+        prefer COLUMNS/LINES from the environment, which a shell may have exported long before a resize.)"""
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except (OSError, ValueError):
+            return self.console.width, self.console.height
+        return max(size.columns, 20), max(size.lines, 4)
+
     def _fit(self, text: str | Text, width: int) -> Text:
         from rich.text import Text
 
@@ -376,7 +386,7 @@ class LiveDisplay(Display):
 
         with self.lock:
             now = self.clock()
-            width, height = self.console.width, self.console.height
+            width, height = self._size()
             rows = [self.rows[job_id] for job_id in self.order]
             room = max(height - 2, 1)  # the summary line, and one spare so the terminal never scrolls
             lines: list[Text] = []
