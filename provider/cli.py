@@ -7,6 +7,7 @@ to the emulator; the console script calls it with none of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import errno
 import json
@@ -16,7 +17,7 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any, NoReturn, TextIO
@@ -471,6 +472,27 @@ def _wait(
     return code
 
 
+@contextlib.contextmanager
+def _signals_cancel(cancel: threading.Event, stopped_by: list[signal.Signals]) -> Iterator[None]:
+    """While waiting, SIGINT and SIGTERM set ``cancel`` (the waits sleep on it and end at once) instead of
+    raising in the main thread; outside a wait (show, argument parsing) Ctrl-C interrupts as usual."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del frame
+        stopped_by.append(signal.Signals(signum))
+        cancel.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():  # Python allows handlers only there
+        for signum in SIGNAL_CODES:
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -497,42 +519,27 @@ def main(
     )
     cancel = cancel or threading.Event()
     stopped_by: list[signal.Signals] = []
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        del frame
-        stopped_by.append(signal.Signals(signum))
-        cancel.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in SIGNAL_CODES:
-            previous[signum] = signal.signal(signum, on_signal)
+    parser = build_parser(run.out, run.err)
     try:
-        parser = build_parser(run.out, run.err)
-        try:
-            args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
-            command = parser.commands[args.command]
-            if args.command == "show":
-                code = _show(run, args, command)
-            else:
+        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+        command = parser.commands[args.command]
+        if args.command == "show":
+            code = _show(run, args, command)
+        else:
+            with _signals_cancel(cancel, stopped_by):
                 code = _wait(run, args, command, policy or DEFAULT_POLICY, cancel)
-        except _Exit as exc:
-            code = exc.code
-        except GaussDBError as exc:
-            run.say(str(exc))
-            code = exc.exit_code
-        except KeyboardInterrupt:
-            run.say("interrupted")
-            code = 130
-        except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
-            run.say(f"unexpected error: {type(exc).__name__}: {exc}")
-            code = 6
-        if stopped_by:
-            code = SIGNAL_CODES.get(stopped_by[0], 130)
-        return code
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    except _Exit as exc:
+        code = exc.code
+    except GaussDBError as exc:
+        run.say(str(exc))
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        run.say("interrupted")
+        code = 130
+    except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
+        run.say(f"unexpected error: {type(exc).__name__}: {exc}")
+        code = 6
+    return SIGNAL_CODES.get(stopped_by[0], 130) if stopped_by else code
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -267,6 +268,38 @@ def test_control_characters_from_the_server_never_reach_the_terminal(
         text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stderr)  # rich's own styling, then nothing else
         assert "\x1b" not in text and "\x07" not in text and "a?]0;owned?b" in text
         assert result.jobs()[0]["fail_reason"] == "a\x1b]0;owned\x07b"  # whole in the JSON
+
+
+def test_a_cancel_from_outside_ends_every_wait_with_the_jobs_as_far_as_known(
+    emulator: Emulator, emu_env: dict[str, str]
+) -> None:
+    jobs = [emulator.create_job(name=f"Long{i}", duration=600, progress="linear") for i in range(2)]
+    cancel = threading.Event()
+
+    class CancelOnceBothRun(io.StringIO):
+        """stderr that stops the wait as Ctrl-C would, once both jobs were seen Running (no sleep, no timing)."""
+
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            if all(f"{j['id']} Long" in self.getvalue() for j in jobs):
+                cancel.set()
+            return written
+
+    out, err = io.StringIO(), CancelOnceBothRun()
+    code = main(
+        ["wait", *[j["id"] for j in jobs], "--progress", "plain"],
+        env=emu_env,
+        stdout=out,
+        stderr=err,
+        policy=replace(FAST_POLICY, min_interval=30, max_interval=60),  # asleep when cancelled
+        cancel=cancel,
+    )
+    assert code == 130
+    finals = json.loads(out.getvalue())
+    assert [f["status"] for f in finals] == ["Running", "Running"]
+    assert all(set(f) == WAIT_FIELDS and "cancelled" in f["error"] for f in finals)
+    assert "the jobs go on in the task center" in err.getvalue()
+    assert emulator.stats()["total"] == 2  # one poll each, then asleep until cancelled
 
 
 def test_a_closed_stdout_is_an_error_not_silence(emulator: Emulator, emu_env: dict[str, str]) -> None:
