@@ -423,6 +423,8 @@ def _wait(
             job, code, error, failure = last, exc.exit_code, str(exc), exc
         except Exception as exc:  # noqa: BLE001 - one job's surprise is that job's result, not the run's end
             job, code, error, failure = last, 6, f"job {job_id}: unexpected error: {type(exc).__name__}: {exc}", exc
+        if error is not None and job_id not in error:
+            error = f"job {job_id}: {error}"  # with several jobs, say which one
         error = redact(error, run.secrets) if error is not None else None
         with lock:
             results.setdefault(job_id, _Result(_entry(job_id, job, error), code, failure))

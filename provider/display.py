@@ -179,8 +179,9 @@ class Display:
             if isinstance(exc, JobNotFound):
                 note = f"not visible yet; retrying for up to {durations.format(self.grace)}"
             else:
-                note = f"requests failing, retrying for up to {durations.format(self.outage_limit)}: {clean(exc)}"
-            fresh = not row.note or row.note.split(";")[0].split(",")[0] != note.split(";")[0].split(",")[0]
+                note = f"failing: {clean(exc)}; retrying for up to {durations.format(self.outage_limit)}"
+            # One line per kind of trouble, not per poll: a new line when it changes (or after an answer).
+            fresh = not row.note or row.note.split(":")[0].split(";")[0] != note.split(":")[0].split(";")[0]
             row.note = note
             if fresh:
                 self.noted(row)
@@ -367,7 +368,11 @@ class LiveDisplay(Display):
         if job is not None and job.status == "Failed":
             detail = clean(job.fail_reason or "no fail_reason given")
         else:
-            error = "wait stopped" if row.cancelled else (row.error or "").replace(f"job {row.job_id} ", "")
+            error = (
+                "wait stopped"
+                if row.cancelled
+                else (row.error or "").replace(f"job {row.job_id}: ", "").replace(f"job {row.job_id} ", "")
+            )
             detail = clean(error or row.note)
         if detail:
             text.append(detail, "red" if row.error is not None and not row.cancelled else "dim")

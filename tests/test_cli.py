@@ -171,7 +171,9 @@ def test_a_lasting_outage_is_reported_while_it_lasts_and_exits_6(emulator: Emula
     emulator.add_fault("503", 1000, retry_after=0)
     result = cli(["wait", job["id"], "--outage-limit", "0.5s", "--progress", "plain"], emu_env)
     assert result.code == 6
-    assert f"{job['id']}: requests failing, retrying for up to 0.5s: task-center API error: HTTP 503" in result.stderr
+    line = f"{job['id']}: failing: task-center API error: HTTP 503"
+    assert line in result.stderr and "retrying for up to 0.5s" in result.stderr
+    assert result.stderr.count(line) == 1  # one line for the outage, not one per poll
     assert "503" in result.errors()[-1]
     emulator.add_fault("503", 0)
 
