@@ -272,6 +272,19 @@ def test_control_characters_from_the_server_never_reach_the_terminal(
         assert result.jobs()[0]["fail_reason"] == "a\x1b]0;owned\x07b"  # whole in the JSON
 
 
+def test_long_server_texts_are_cut_in_progress_lines_and_whole_in_the_json(
+    emulator: Emulator, emu_env: dict[str, str]
+) -> None:
+    reason = "quota exceeded " * 40
+    job = emulator.create_job(name="N" * 300, duration=0, outcome="Failed", fail_reason=reason)
+    result = cli(["wait", job["id"], "--progress", "plain"], emu_env)
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert progress and all(len(line) < 300 for line in progress) and any(line.endswith("...") for line in progress)
+    (final,) = result.jobs()
+    assert final["name"] == "N" * 300 and final["fail_reason"] == reason.strip()
+    assert reason.strip() in result.errors()[-1]  # the closing error line is read in full
+
+
 def test_a_cancel_from_outside_ends_every_wait_with_the_jobs_as_far_as_known(
     emulator: Emulator, emu_env: dict[str, str]
 ) -> None:
@@ -440,6 +453,14 @@ def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
         timeout=timeout,
         check=False,
     )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The last ``gaussdb-job:`` line of a run's stderr (used by other test files too); never a traceback."""
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("gaussdb-job:")]
+    assert lines, result.stderr
+    return lines[-1]
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
