@@ -28,7 +28,7 @@ from provider.client import TaskCenterClient
 from provider.compose import client_for
 from provider.credentials import redact, secret_values
 from provider.display import SafeStream, clean, make_display
-from provider.errors import ApiError, GaussDBError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
+from provider.errors import ApiError, AuthError, GaussDBError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
 from provider.models import Job
 from provider.transport import Transport
 from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
@@ -352,6 +352,12 @@ class _Result:
     error: BaseException | None = None
 
 
+def _outcome_word(failure: Exception | None) -> str:
+    """The status word the live board shows for a wait that ended without a final job status."""
+    words = {JobNotFound: "NotFound", WaitTimeout: "TimedOut", AuthError: "Refused"}
+    return next((word for kind, word in words.items() if isinstance(failure, kind)), "")
+
+
 def _entry(job_id: str, job: Job | None, error: str | None) -> dict[str, Any]:
     fields = job.fields() if job is not None else dict.fromkeys(FIELD_NAMES[:-1]) | {"job_id": job_id}
     return {**fields, "error": error}
@@ -431,7 +437,9 @@ def _wait(
             if len(results) == len(ids):
                 all_done.set()
         try:
-            display.finish(job_id, job, error, cancelled=isinstance(failure, WaitCancelled))
+            display.finish(
+                job_id, job, error, cancelled=isinstance(failure, WaitCancelled), outcome=_outcome_word(failure)
+            )
         except Exception:  # noqa: BLE001, S110 - the display must never cost a result
             pass
 

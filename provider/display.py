@@ -110,6 +110,7 @@ class Row:
     error: str | None = None  # how the wait ended badly, when it did
     note: str = ""  # a tolerated problem right now: not visible yet, requests failing
     cancelled: bool = False  # the wait was stopped (Ctrl-C); the job goes on
+    outcome: str = ""  # a word for how the wait ended badly when the job's status does not say it (NotFound)
     heard: bool = False  # any answer at all, even an error
     silence_told: bool = False
 
@@ -126,7 +127,7 @@ class Row:
         if self.cancelled:
             return self.job.status if self.job else "Waiting"
         if self.error is not None and (self.job is None or not self.job.finished):
-            return "NotFound" if "not found" in self.error else "Error"
+            return self.outcome or "Error"
         return self.job.status if self.job else "Waiting"
 
     @property
@@ -186,12 +187,14 @@ class Display:
             if fresh:
                 self.noted(row)
 
-    def finish(self, job_id: str, job: Job | None, error: str | None, *, cancelled: bool = False) -> None:
+    def finish(
+        self, job_id: str, job: Job | None, error: str | None, *, cancelled: bool = False, outcome: str = ""
+    ) -> None:
         with self.lock:
             row = self.rows[job_id]
             before = row.job
             row.job, row.error, row.ended, row.note = job or row.job, error, self.clock(), ""
-            row.cancelled = cancelled
+            row.cancelled, row.outcome = cancelled, outcome
             if job is not None and before is not job:
                 self.changed(row, before)
             self.ended(row)

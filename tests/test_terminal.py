@@ -167,6 +167,8 @@ def test_few_jobs_end_with_every_row_once(screens: dict[str, Screen]) -> None:
         for job in s.jobs:
             (row,) = [line for line in s.screen if line.startswith(job["id"][:8] + " ")]
             assert "Completed" in row and "100%" in row
+        (missing,) = [line for line in s.screen if line.startswith(UNKNOWN[:8] + " ")]
+        assert "NotFound" in missing
         assert len(s.screen[0]) <= s.width
 
 
