@@ -564,3 +564,15 @@ def test_a_new_user_runs_the_emulator_and_waits_on_a_job(tmp_path: Path) -> None
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
+
+
+def test_the_provider_never_imports_the_display_or_rich() -> None:
+    """rich is for the CLI's live board only: neither the provider nor the CLI's plain path loads it."""
+    code = (
+        "import sys, provider.resource\n"
+        "assert 'provider.display' not in sys.modules and 'rich' not in sys.modules\n"
+        "import provider.cli\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'rich']\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
