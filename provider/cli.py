@@ -391,6 +391,7 @@ def _wait(
         timeout=timeout,
         not_found_grace=policy.not_found_grace,
         outage_limit=policy.outage_limit,
+        scrub=lambda text: redact(text, run.secrets),
     )
     results: dict[str, _Result] = {}
     lock = threading.Lock()
@@ -473,7 +474,7 @@ def _wait(
             messages.append(
                 f"{PROG}: wait stopped; the jobs go on in the task center (see them with '{PROG} show JOB_ID')"
             )
-        display.stop(messages)
+        display.stop([redact(message, run.secrets) for message in messages])
     code = max(final[job_id].code for job_id in ids)
     problem = _emit(run, redact(json.dumps([final[job_id].entry for job_id in ids], indent=2), run.secrets))
     if problem:

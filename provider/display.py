@@ -150,7 +150,9 @@ class Display:
         not_found_grace: float,
         outage_limit: float,
         clock: Callable[[], float] = time.monotonic,
+        scrub: Callable[[str], str] = str,
     ) -> None:
+        self.scrub = scrub  # removes secrets from error text before it is shown
         self.stream = stream if isinstance(stream, SafeStream) else SafeStream(stream)
         self.clock = clock
         self.start_time = clock()
@@ -180,7 +182,9 @@ class Display:
             if isinstance(exc, JobNotFound):
                 note = f"not visible yet; retrying for up to {durations.format(self.grace)}"
             else:
-                note = f"failing: {clean(exc)}; retrying for up to {durations.format(self.outage_limit)}"
+                note = (
+                    f"failing: {clean(self.scrub(str(exc)))}; retrying for up to {durations.format(self.outage_limit)}"
+                )
             # One line per kind of trouble, not per poll: a new line when it changes (or after an answer).
             fresh = not row.note or row.note.split(":")[0].split(";")[0] != note.split(":")[0].split(";")[0]
             row.note = note
@@ -261,7 +265,7 @@ class PlainDisplay(Display):
     def _line(self, row: Row, text: str) -> None:
         elapsed = durations.format(row.elapsed(self.clock()))
         name = f" {row.name}" if row.name else ""
-        self.stream.write(f"[{elapsed:>6}] {row.job_id}{name}: {text}\n")
+        self.stream.write(self.scrub(f"[{elapsed:>6}] {row.job_id}{name}: {text}") + "\n")
         self.stream.flush()
 
     def changed(self, row: Row, before: Job | None) -> None:
@@ -376,7 +380,7 @@ class LiveDisplay(Display):
                 if row.cancelled
                 else (row.error or "").replace(f"job {row.job_id}: ", "").replace(f"job {row.job_id} ", "")
             )
-            detail = clean(error or row.note)
+            detail = clean(self.scrub(error or row.note))
         if detail:
             text.append(detail, "red" if row.error is not None and not row.cancelled else "dim")
         elif percent is not None:

@@ -317,6 +317,16 @@ def test_a_cancel_from_outside_ends_every_wait_with_the_jobs_as_far_as_known(
     assert emulator.stats()["total"] == 2  # one poll each, then asleep until cancelled
 
 
+def test_no_configured_secret_is_shown_even_where_the_server_repeats_it(
+    emulator: Emulator, emu_env: dict[str, str]
+) -> None:
+    env = {**emu_env, "HW_AUTH_TOKEN": UNKNOWN}  # a secret that the not-found lines and hint would repeat
+    for mode in ("plain", "bars"):
+        result = cli(["wait", UNKNOWN, "--not-found-grace", "0.2", "--progress", mode], env)
+        assert result.code == 4
+        assert UNKNOWN not in result.stdout + result.stderr and "***" in result.stderr
+
+
 def test_a_closed_stdout_is_an_error_not_silence(emulator: Emulator, emu_env: dict[str, str]) -> None:
     job = emulator.create_job(duration=0)
     closed = io.StringIO()
