@@ -392,6 +392,7 @@ def _wait(
         not_found_grace=policy.not_found_grace,
         outage_limit=policy.outage_limit,
         scrub=lambda text: redact(text, run.secrets),
+        silence_notice=2.5 * policy.min_interval,
     )
     results: dict[str, _Result] = {}
     lock = threading.Lock()

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 # Longest server text shown in a progress line (the JSON on stdout keeps it whole).
 MAX_TEXT = 120
-# A job with no answer at all after this long gets a line saying so (an endpoint that is down or unreachable).
+# A job with no answer at all after this long gets a line saying so (an endpoint that is down or unreachable):
+# the CLI passes 2.5 poll intervals, 5 s with the default policy.
 SILENCE_NOTICE = 5.0
 
 
@@ -151,7 +152,9 @@ class Display:
         outage_limit: float,
         clock: Callable[[], float] = time.monotonic,
         scrub: Callable[[str], str] = str,
+        silence_notice: float = SILENCE_NOTICE,
     ) -> None:
+        self.silence_notice = silence_notice
         self.scrub = scrub  # removes secrets from error text before it is shown
         self.stream = stream if isinstance(stream, SafeStream) else SafeStream(stream)
         self.clock = clock
@@ -208,7 +211,7 @@ class Display:
         with self.lock:
             now = self.clock()
             for row in self.rows.values():
-                if not row.heard and not row.silence_told and now - row.started >= SILENCE_NOTICE:
+                if not row.heard and not row.silence_told and now - row.started >= self.silence_notice:
                     row.silence_told = True
                     row.note = f"no answer yet after {durations.format(now - row.started)}"
                     self.noted(row)

@@ -178,6 +178,18 @@ def test_a_lasting_outage_is_reported_while_it_lasts_and_exits_6(emulator: Emula
     emulator.add_fault("503", 0)
 
 
+def test_an_endpoint_that_does_not_answer_is_reported_at_once(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    job = emulator.create_job(name="Quiet", duration=0)
+    emulator.add_fault("hang", 1, hang_seconds=1.0)  # the first request gets no answer for a second
+    result = cli(["wait", job["id"], "--progress", "plain"], emu_env)
+    assert result.code == 0
+    # Said while it lasted (after 2.5 poll intervals of the policy: 5 s by default), not only at the end.
+    lines = result.stderr.splitlines()
+    notice = next(i for i, line in enumerate(lines) if f"{job['id']}: no answer yet after" in line)
+    done = next(i for i, line in enumerate(lines) if line.endswith("Quiet: Completed"))
+    assert notice < done
+
+
 def test_flags_before_the_command_count_as_after(emulator: Emulator, emu_env: dict[str, str]) -> None:
     job = emulator.create_job(duration=600)
     env = {k: v for k, v in emu_env.items() if k != "GAUSSDB_ENDPOINT"}
