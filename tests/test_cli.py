@@ -190,6 +190,18 @@ def test_an_endpoint_that_does_not_answer_is_reported_at_once(emulator: Emulator
     assert notice < done
 
 
+def test_where_flags_replace_the_environment(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    job = emulator.create_job(duration=0)
+    credentials = {k: v for k, v in emu_env.items() if k.startswith("HW_") and k != "HW_PROJECT_ID"}
+    where = ["--project-id", emulator.config.project_id, "--endpoint", emulator.url, "--region", "eu-de"]
+    for api_path in ("/v3", "/mysql/v3"):
+        result = cli(["show", job["id"], *where, "--api-path", api_path], credentials)
+        assert result.code == 0 and json.loads(result.stdout)["job_id"] == job["id"], result.stderr
+    other_project = "f" * 32  # the flag wins over the environment: another project is refused (403)
+    result = cli(["show", job["id"], "--project-id", other_project], emu_env)
+    assert result.code == 5 and other_project in result.errors()[-1]
+
+
 def test_flags_before_the_command_count_as_after(emulator: Emulator, emu_env: dict[str, str]) -> None:
     job = emulator.create_job(duration=600)
     env = {k: v for k, v in emu_env.items() if k != "GAUSSDB_ENDPOINT"}
@@ -222,7 +234,13 @@ def test_progress_bars_forced_onto_a_stream_end_with_the_final_state(
     assert summary.startswith("2/2 done · 1 failed") and error.startswith("gaussdb-job: job ") and "Disk full" in error
 
 
-def test_accept_scheduled_counts_a_pending_job_as_done(emulator: Emulator, emu_env: dict[str, str]) -> None:
+def test_accept_scheduled_is_accepted_anywhere(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    done = emulator.create_job(duration=0)
+    assert cli(["--accept-scheduled", "wait", done["id"]], emu_env).code == 0  # accepted before or after
+    assert cli(["wait", done["id"], "--accept-scheduled"], emu_env).code == 0
+
+
+def test_accept_scheduled_ends_the_wait_on_pending(emulator: Emulator, emu_env: dict[str, str]) -> None:
     try:
         job = emulator.create_job(name="Scheduled", duration=1, pending_for=600)
     except ValueError:
