@@ -1,157 +1,557 @@
-"""``gaussdb-job``: show a task-center job, or wait for jobs, from a shell or a Terraform local-exec.
+"""``gaussdb-job``: show a task-center job, or wait for jobs, from a shell, a CI job or a Terraform local-exec.
 
-Exit codes: 0 all Completed; 1 a job Failed; 2 usage or configuration error; 3 timed out; 4 job not found;
-5 credentials refused; 6 API or network error that persisted. Errors are one line on stderr.
+``main`` takes its environment, streams, polling policy and transport, so tests run it in-process over real HTTP
+to the emulator; the console script calls it with none of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
+import errno
 import json
 import os
 import random
+import re
+import signal
 import sys
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import FrameType
+from typing import Any, NoReturn, TextIO
 
-from provider import validate
+from provider import __version__, durations, validate
+from provider.budget import DEFAULT_MAX_RATE, RequestBudget
 from provider.client import TaskCenterClient
 from provider.compose import client_for
 from provider.credentials import redact, secret_values
-from provider.errors import ConfigError, GaussDBError, JobFailed, WaitTimeout
+from provider.display import SafeStream, clean, make_display
+from provider.errors import ApiError, AuthError, GaussDBError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
 from provider.models import Job
-from provider.progress import ProgressReporter
-from provider.waiter import DEFAULT_POLICY, wait_for_job
+from provider.transport import Transport
+from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
 
-# Requests in flight at once, whatever the number of jobs: the gateway throttles per tenant.
-MAX_CONCURRENT_REQUESTS = 16
+PROG = "gaussdb-job"
 MAX_JOBS = 1000
+DEFAULT_TIMEOUT = 3600.0
+MAX_RATE = 1000.0
+SERVICES = ("gaussdb-mysql", "gaussdb", "gaussdb-nosql", "rds", "dds")
+# Every entry of wait's JSON list has these keys (the job's fields, then how its wait ended).
+FIELD_NAMES = [*Job(id="-", status="Running").fields(), "error"]
+# After Ctrl-C, how long the waits get to notice before the jobs are printed as far as known: a request in
+# flight (up to the read timeout) is not waited for.
+CANCEL_GRACE = 1.0
+SIGNAL_CODES: dict[signal.Signals, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+EXIT_CODES = """\
+exit codes:
+  0    every job Completed
+  1    a job Failed (its fail_reason is on stderr and in the JSON)
+  2    usage or configuration error (nothing was sent)
+  3    timed out
+  4    job not found (after --not-found-grace)
+  5    credentials refused
+  6    API or network error that persisted
+  130  interrupted (Ctrl-C), 143 terminated (SIGTERM): the jobs go on in the task center
+  With several jobs, the worst (highest) code.
+"""
+EXAMPLES = """\
+examples:
+  gaussdb-job show a9767ede-fe0f-4888-9003-e843a4c90514
+  gaussdb-job wait a9767ede-fe0f-4888-9003-e843a4c90514 --timeout 30m
+  gaussdb-job wait ID1,ID2 ID3 --progress plain > jobs.json
+  gaussdb-job --region eu-de wait ID --not-found-grace 2m
+"""
+ENVIRONMENT = """\
+settings come from the flags, else the environment: HW_PROJECT_ID, HW_REGION_NAME, GAUSSDB_ENDPOINT,
+GAUSSDB_API_PATH, GAUSSDB_SERVICE; credentials only from the environment: HW_ACCESS_KEY/HW_SECRET_KEY
+(and HW_SECURITY_TOKEN), HW_AUTH_TOKEN, or HW_USER_NAME/HW_PASSWORD/HW_DOMAIN_NAME (HW_AUTH_URL).
+"""
+# Flags that mean something only to wait: refused on show instead of being ignored.
+WAIT_ONLY = ("timeout", "not_found_grace", "outage_limit", "accept_scheduled", "max_rate", "progress")
+
+
+class _Exit(Exception):
+    """argparse wants to end the program (help, version, usage error): main returns the code instead."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse writing to the streams main was given, raising instead of exiting, and suggesting close matches."""
+
+    def __init__(self, *args: Any, out: TextIO | None, err: TextIO | SafeStream, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.out, self.err = out, err
+        self.commands: dict[str, argparse.ArgumentParser] = {}
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            target = self.out if file is sys.stdout and self.out is not None else self.err
+            target.write(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self.err.write(message)
+        raise _Exit(status)
+
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.err.write(self.format_usage())
+        self.err.write(f"{PROG}: error: {message}{self._suggestion(message)}\n")
+        self.err.write(f"Try '{PROG} --help' (or '{PROG} wait --help') for more.\n")
+        raise _Exit(2)
+
+    def _suggestion(self, message: str) -> str:
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            options = re.findall(r"'([^']*)'", choice.group(2))
+            match = difflib.get_close_matches(choice.group(1), options, n=1)
+            return f"; did you mean '{match[0]}'?" if match else ""
+        unknown = re.search(r"unrecognized arguments: (.*)", message)
+        if unknown:
+            flags = [word.split("=")[0] for word in unknown.group(1).split() if word.startswith("-")]
+            for flag in flags:
+                match = difflib.get_close_matches(flag, list(self._option_string_actions), n=1)
+                if match:
+                    return f"; did you mean '{match[0]}'?"
+        return ""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="gaussdb-job",
-        description="Show or wait for GaussDB (for MySQL) task-center jobs. "
-        "Credentials come only from the environment (HW_ACCESS_KEY/HW_SECRET_KEY, HW_AUTH_TOKEN, "
-        "or HW_USER_NAME/HW_PASSWORD/HW_DOMAIN_NAME).",
+def _duration(flag: str, *, allow_zero: bool = False) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            return durations.parse(value, flag, allow_zero=allow_zero)
+        except GaussDBError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
+
+
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = float("nan")
+    if not 0 < rate <= MAX_RATE:
+        raise argparse.ArgumentTypeError(f"invalid --max-rate {value!r}: expected requests per second in (0, 1000]")
+    return rate
+
+
+def _add_flags(parser: argparse.ArgumentParser) -> None:
+    """The same flags on the main parser and on each command, so they may come before or after the command.
+    Defaults are suppressed so that a flag given before the command is not reset by the command's parser."""
+    s = argparse.SUPPRESS
+    where = parser.add_argument_group("where the jobs are (default: the environment)")
+    where.add_argument("--project-id", default=s, help="project ID (HW_PROJECT_ID)")
+    where.add_argument("--region", default=s, help="region, to derive the endpoint from (HW_REGION_NAME)")
+    where.add_argument("--endpoint", default=s, help="API base URL (GAUSSDB_ENDPOINT, or derived from the region)")
+    where.add_argument(
+        "--api-path", default=s, help="API path prefix (GAUSSDB_API_PATH; default /mysql/v3, /v3 on current endpoints)"
     )
-    common = _Parser(add_help=False)
-    common.add_argument("--project-id", help="project ID (default: HW_PROJECT_ID)")
-    common.add_argument("--region", help="region, to derive the endpoint (default: HW_REGION_NAME)")
-    common.add_argument("--endpoint", help="API base URL (default: GAUSSDB_ENDPOINT, or derived from the region)")
-    common.add_argument("--api-path", help="API path prefix (default: GAUSSDB_API_PATH or /mysql/v3)")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    show = sub.add_parser("show", parents=[common], help="print one job as a JSON object")
-    show.add_argument("job_id", metavar="JOB_ID")
-    wait = sub.add_parser("wait", parents=[common], help="wait for jobs; print them as a JSON list")
-    wait.add_argument("job_ids", metavar="JOB_ID", nargs="+")
-    wait.add_argument("--timeout", default="3600", help="seconds to wait for all jobs (default 3600)")
-    wait.add_argument(
+    where.add_argument(
+        "--service", default=s, choices=SERVICES, help="which task center (GAUSSDB_SERVICE; default gaussdb-mysql)"
+    )
+    how = parser.add_argument_group("how to wait (wait only)")
+    how.add_argument(
+        "--timeout",
+        default=s,
+        type=_duration("--timeout"),
+        metavar="DURATION",
+        help="for all jobs together: 90, 90s, 10m, 1h30m (default 1h)",
+    )
+    how.add_argument(
         "--not-found-grace",
-        default=str(DEFAULT_POLICY.not_found_grace),
-        help="seconds a job may be unknown before it counts as not found (default 60)",
+        default=s,
+        type=_duration("--not-found-grace", allow_zero=True),
+        metavar="DURATION",
+        help="how long a job may be unknown before it counts as not found (default 60s)",
     )
-    wait.add_argument(
+    how.add_argument(
         "--outage-limit",
-        default=str(DEFAULT_POLICY.outage_limit),
-        help="seconds throttling, 5xx or network errors may persist before giving up (default 120)",
+        default=s,
+        type=_duration("--outage-limit", allow_zero=True),
+        metavar="DURATION",
+        help="how long throttling, 5xx or network errors may last before giving up (default 2m)",
     )
+    how.add_argument(
+        "--accept-scheduled",
+        default=s,
+        action="store_true",
+        help="count a job Pending for the maintenance window as done",
+    )
+    how.add_argument(
+        "--max-rate",
+        default=s,
+        type=_rate,
+        metavar="PER_SECOND",
+        help=f"requests per second for all jobs together (default {DEFAULT_MAX_RATE:g})",
+    )
+    show = parser.add_argument_group("output")
+    show.add_argument(
+        "--progress",
+        default=s,
+        choices=("auto", "bars", "plain", "none"),
+        help="on stderr: live bars on a terminal, plain lines otherwise (default auto)",
+    )
+    show.add_argument("-q", "--quiet", default=s, action="store_true", help="no progress; errors only")
+
+
+def build_parser(out: TextIO | None = None, err: TextIO | SafeStream | None = None) -> _Parser:
+    err = err or sys.stderr
+    common: dict[str, Any] = {
+        "out": out,
+        "err": err,
+        "allow_abbrev": False,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+    parser = _Parser(
+        prog=PROG,
+        usage=f"{PROG} [flags] show JOB_ID | wait JOB_ID[,JOB_ID...] [JOB_ID ...] [flags]",
+        description="Show or wait for GaussDB task-center jobs (Huawei Cloud, Open Telekom Cloud).",
+        epilog=f"{ENVIRONMENT}\n{EXIT_CODES}\n{EXAMPLES}",
+        **common,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _add_flags(parser)
+    sub = parser.add_subparsers(dest="command", metavar="{show,wait}", required=True, parser_class=_Parser)
+    show = sub.add_parser(
+        "show",
+        help="print one job as a JSON object",
+        usage=f"{PROG} show JOB_ID [flags]",
+        description="Print one job as a JSON object on stdout.",
+        epilog=f"{EXIT_CODES}\n{EXAMPLES}",
+        **common,
+    )
+    show.add_argument("job_id", metavar="JOB_ID")
+    _add_flags(show)
+    wait = sub.add_parser(
+        "wait",
+        help="wait for jobs; print them as a JSON list",
+        usage=f"{PROG} wait JOB_ID[,JOB_ID...] [JOB_ID ...] [flags]",
+        description="Wait for every job side by side; progress on stderr, the final jobs as a JSON list on stdout "
+        "(every entry has the job's fields and 'error': null or what went wrong).",
+        epilog=f"{EXIT_CODES}\n{EXAMPLES}",
+        **common,
+    )
+    wait.add_argument("job_ids", metavar="JOB_ID", nargs="+")
+    _add_flags(wait)
+    parser.commands = {"show": show, "wait": wait}
     return parser
 
 
-def _client(args: argparse.Namespace) -> TaskCenterClient:
-    overrides = {
-        "project_id": args.project_id,
-        "region": args.region,
-        "endpoint": args.endpoint,
-        "api_path": args.api_path,
-    }
-    return client_for(overrides, {}, os.environ)
+@dataclass
+class _Run:
+    """One invocation's streams and environment."""
+
+    env: Mapping[str, str]
+    out: TextIO | None
+    err: SafeStream
+    transport: Transport | None
+    secrets: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        """One line on stderr, prefixed, cleaned of control characters, without secrets."""
+        self.err.write(f"{PROG}: {clean(redact(message, self.secrets), None)}\n")
+        self.err.flush()
+
+    def client(self, args: argparse.Namespace) -> TaskCenterClient:
+        names = ("project_id", "region", "endpoint", "api_path", "service")
+        overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+        return client_for(overrides, {}, self.env, transport=self.transport)
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"gaussdb-job: {redact(message, secret_values({}, os.environ))}", file=sys.stderr)
-    return code
+def _hints(client: TaskCenterClient, errors: Sequence[BaseException]) -> list[str]:
+    """What to check, once per kind of error: the user sees the URL that was asked and the likely fix."""
+    hints = []
+    settings = client.settings
+    if any(isinstance(e, ApiError) and e.status == 404 for e in errors):
+        hints.append(
+            f"hint: the API answered 404 for GET {settings.jobs_url()}?id=...: the API path is probably wrong "
+            f"(now {settings.api_path}); current endpoints use --api-path /v3 (GAUSSDB_API_PATH=/v3), "
+            "older ones /mysql/v3"
+        )
+    if any(isinstance(e, JobNotFound) for e in errors):
+        hints.append(
+            f"hint: not found means the task center at {settings.endpoint} does not know the job in project "
+            f"{settings.project_id}: check the project (--project-id, HW_PROJECT_ID) and the region or endpoint "
+            "(--region, --endpoint); jobs can be queried only for one month after they were created, and a new "
+            "job takes a few seconds to appear (--not-found-grace)"
+        )
+    return hints
 
 
-def _seconds(value: str, flag: str) -> float:
-    """Checked like --timeout, except that 0 is allowed: no grace, or give up at the first lasting error."""
+def _job_ids(values: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
+    ids: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            try:
+                ids.append(validate.job_id(part.strip()))
+            except GaussDBError as exc:
+                parser.error(str(exc))
+    if not ids:
+        parser.error("no job id given")
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_JOBS:
+        parser.error(f"too many job ids ({len(ids)}); at most {MAX_JOBS} per call")
+    return ids
+
+
+def _emit(run: _Run, text: str) -> str | None:
+    """Write the result on stdout; None when it arrived, else what went wrong."""
+    out = run.out
+    if out is None:
+        return "stdout is closed"
     try:
-        if float(value) == 0:
-            return 0.0
-    except ValueError:
-        pass  # validate.timeout says what is wrong with it
-    return validate.timeout(value, flag)
+        out.write(text + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # The reader had enough (`| head`): not our failure. Python would complain again when it flushes at exit.
+        if out is sys.stdout:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+            except (OSError, ValueError):
+                pass
+        return None
+    except (OSError, ValueError) as exc:
+        reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else str(exc)
+        return f"stdout is closed ({reason})" if getattr(exc, "errno", None) == errno.EBADF else reason
+    return None
 
 
-def _show(args: argparse.Namespace) -> int:
-    job_id = validate.job_id(args.job_id)
-    job = _client(args).get_job(job_id)
-    print(json.dumps(job.fields(), indent=2))
+def _show(run: _Run, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    given = [name for name in WAIT_ONLY if hasattr(args, name)]
+    if given:
+        parser.error(f"--{given[0].replace('_', '-')} applies only to wait")
+    job_id = _job_ids([args.job_id], parser)
+    if len(job_id) != 1:
+        parser.error("show takes one job id; use wait for several")
+    client = run.client(args)
+    try:
+        job = client.get_job(job_id[0])
+    except GaussDBError as exc:
+        run.say(str(exc))
+        for hint in _hints(client, [exc]):
+            run.say(hint)
+        return exc.exit_code
+    problem = _emit(run, json.dumps(job.fields(), indent=2))
+    if problem:
+        run.say(f"could not write the job: {problem}")
+        return 6
     return 0
 
 
-def _wait(args: argparse.Namespace) -> int:
-    ids = list(dict.fromkeys(validate.job_id(j) for j in args.job_ids))
-    if len(ids) > MAX_JOBS:
-        raise ConfigError(f"too many job ids ({len(ids)}); at most {MAX_JOBS} per call")
-    timeout = validate.timeout(args.timeout)
+@dataclass
+class _Result:
+    entry: dict[str, Any]
+    code: int
+    error: BaseException | None = None
+
+
+def _outcome_word(failure: Exception | None) -> str:
+    """The status word the live board shows for a wait that ended without a final job status."""
+    words = {JobNotFound: "NotFound", WaitTimeout: "TimedOut", AuthError: "Refused"}
+    return next((word for kind, word in words.items() if isinstance(failure, kind)), "")
+
+
+def _entry(job_id: str, job: Job | None, error: str | None) -> dict[str, Any]:
+    fields = job.fields() if job is not None else dict.fromkeys(FIELD_NAMES[:-1]) | {"job_id": job_id}
+    return {**fields, "error": error}
+
+
+def _wait(
+    run: _Run,
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    base_policy: Policy,
+    cancel: threading.Event,
+) -> int:
+    ids = _job_ids(args.job_ids, parser)
+    timeout: float = getattr(args, "timeout", DEFAULT_TIMEOUT)
     policy = replace(
-        DEFAULT_POLICY,
-        not_found_grace=_seconds(args.not_found_grace, "--not-found-grace"),
-        outage_limit=_seconds(args.outage_limit, "--outage-limit"),
+        base_policy,
+        not_found_grace=getattr(args, "not_found_grace", base_policy.not_found_grace),
+        outage_limit=getattr(args, "outage_limit", base_policy.outage_limit),
     )
-    client = _client(args)
-    reporter = ProgressReporter(ids)
-    gate = threading.Semaphore(MAX_CONCURRENT_REQUESTS)
+    client = run.client(args)
+    # One budget for the run: the gateway throttles a tenant's request rate, so the rate is what is bounded, the
+    # same whether 1 or 1000 jobs are waited for. (A cap on requests in flight bounds nothing against a fast API.)
+    budget = RequestBudget(getattr(args, "max_rate", DEFAULT_MAX_RATE))
+    accept_scheduled: bool = getattr(args, "accept_scheduled", False)
+    mode = "none" if getattr(args, "quiet", False) else getattr(args, "progress", "auto")
+    display = make_display(
+        mode,
+        ids,
+        run.err,
+        term=run.env.get("TERM"),
+        timeout=timeout,
+        not_found_grace=policy.not_found_grace,
+        outage_limit=policy.outage_limit,
+        scrub=lambda text: redact(text, run.secrets),
+        silence_notice=2.5 * policy.min_interval,
+    )
+    results: dict[str, _Result] = {}
+    lock = threading.Lock()
+    all_done = threading.Event()
 
-    def one(job_id: str) -> tuple[dict[str, Any], int]:
-        def fetch() -> Job:
-            with gate:
-                return client.get_job(job_id)
+    def one(job_id: str) -> None:
+        last: Job | None = None
 
+        def on_poll(job: Job) -> None:
+            nonlocal last
+            last = job
+            display.poll(job_id, job)
+
+        code: int = 0
+        error: str | None = None
+        failure: Exception | None = None
+        job: Job | None = None
         try:
             job = wait_for_job(
-                fetch, timeout=timeout, policy=policy, on_poll=reporter.update, job_id=job_id, rng=random.Random()
+                lambda: client.get_job(job_id),
+                timeout=timeout,
+                policy=policy,
+                on_poll=on_poll,
+                on_error=lambda exc: display.problem(job_id, exc),
+                job_id=job_id,
+                rng=random.Random(),
+                cancel=cancel,
+                accept_scheduled=accept_scheduled,
+                budget=budget,
             )
-            return job.fields(), 0
         except JobFailed as exc:
-            _fail(str(exc), exc.exit_code)
-            return {**exc.job.fields(), "error": str(exc)}, exc.exit_code
-        except WaitTimeout as exc:
-            _fail(str(exc), exc.exit_code)
-            fields = exc.last.fields() if exc.last else {"job_id": job_id}
-            return {**fields, "error": str(exc)}, exc.exit_code
+            job, code, error, failure = exc.job, exc.exit_code, str(exc), exc
+        except (WaitTimeout, WaitCancelled) as exc:
+            job, code, error, failure = exc.last or last, exc.exit_code, str(exc), exc
         except GaussDBError as exc:
-            _fail(str(exc), exc.exit_code)
-            return {"job_id": job_id, "error": str(exc)}, exc.exit_code
+            job, code, error, failure = last, exc.exit_code, str(exc), exc
+        except Exception as exc:  # noqa: BLE001 - one job's surprise is that job's result, not the run's end
+            job, code, error, failure = last, 6, f"job {job_id}: unexpected error: {type(exc).__name__}: {exc}", exc
+        if error is not None and job_id not in error:
+            error = f"job {job_id}: {error}"  # with several jobs, say which one
+        error = redact(error, run.secrets) if error is not None else None
+        with lock:
+            results.setdefault(job_id, _Result(_entry(job_id, job, error), code, failure))
+            if len(results) == len(ids):
+                all_done.set()
+        try:
+            display.finish(
+                job_id, job, error, cancelled=isinstance(failure, WaitCancelled), outcome=_outcome_word(failure)
+            )
+        except Exception:  # noqa: BLE001, S110 - the display must never cost a result
+            pass
 
-    # One thread per job keeps every wait on its own schedule; the semaphore bounds the requests.
-    with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="wait") as pool:
-        results = list(pool.map(one, ids))
-    secrets = secret_values({}, os.environ)
-    print(redact(json.dumps([fields for fields, _ in results], indent=2), secrets))
-    return max(code for _, code in results)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    threads = [threading.Thread(target=one, args=(job_id,), name=f"wait-{job_id[:8]}", daemon=True) for job_id in ids]
+    display.start()
     try:
-        return _show(args) if args.command == "show" else _wait(args)
+        for thread in threads:
+            thread.start()
+        while not all_done.wait(0.2):
+            display.tick()
+            if cancel.is_set():
+                # The waits sleep on the cancel event and stop at once; a request in flight is not waited for.
+                all_done.wait(CANCEL_GRACE)
+                break
+    finally:
+        with lock:
+            final = dict(results)
+        for job_id in ids:
+            if job_id not in final:
+                row = display.rows[job_id]
+                message = str(WaitCancelled(job_id, row.job))
+                final[job_id] = _Result(_entry(job_id, row.job, message), 130, None)
+                display.finish(job_id, row.job, message, cancelled=True)
+        messages = [
+            f"{PROG}: {clean(redact(r.entry['error'], run.secrets), None)}"
+            for r in (final[job_id] for job_id in ids)
+            if r.entry["error"] is not None and not (cancel.is_set() and r.code == 130)
+        ]
+        messages += [f"{PROG}: {hint}" for hint in _hints(client, [r.error for r in final.values() if r.error])]
+        if cancel.is_set():
+            messages.append(
+                f"{PROG}: wait stopped; the jobs go on in the task center (see them with '{PROG} show JOB_ID')"
+            )
+        display.stop([redact(message, run.secrets) for message in messages])
+    code = max(final[job_id].code for job_id in ids)
+    problem = _emit(run, redact(json.dumps([final[job_id].entry for job_id in ids], indent=2), run.secrets))
+    if problem:
+        run.say(f"could not write the jobs: {problem}")
+        return code or 6
+    return code
+
+
+@contextlib.contextmanager
+def _signals_cancel(cancel: threading.Event, stopped_by: list[signal.Signals]) -> Iterator[None]:
+    """While waiting, SIGINT and SIGTERM set ``cancel`` (the waits sleep on it and end at once) instead of
+    raising in the main thread; outside a wait (show, argument parsing) Ctrl-C interrupts as usual."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del frame
+        stopped_by.append(signal.Signals(signum))
+        cancel.set()
+
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():  # Python allows handlers only there
+        for signum in SIGNAL_CODES:
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    policy: Policy | None = None,
+    transport: Transport | None = None,
+    cancel: threading.Event | None = None,
+) -> int:
+    """Run ``gaussdb-job`` with ``argv`` (default: the command line); returns the exit code.
+
+    ``env``, ``stdout``, ``stderr`` default to the process's; ``policy`` and ``transport`` to the ones users get;
+    ``cancel`` set from outside stops a wait as Ctrl-C does (SIGINT and SIGTERM set it when main runs in the main
+    thread).
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    run = _Run(
+        env=environ,
+        out=sys.stdout if stdout is None else stdout,
+        err=SafeStream(sys.stderr if stderr is None else stderr),
+        transport=transport,
+        secrets=secret_values({}, environ),
+    )
+    cancel = cancel or threading.Event()
+    stopped_by: list[signal.Signals] = []
+    parser = build_parser(run.out, run.err)
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+        command = parser.commands[args.command]
+        if args.command == "show":
+            code = _show(run, args, command)
+        else:
+            with _signals_cancel(cancel, stopped_by):
+                code = _wait(run, args, command, policy or DEFAULT_POLICY, cancel)
+    except _Exit as exc:
+        code = exc.code
     except GaussDBError as exc:
-        return _fail(str(exc), exc.exit_code)
+        run.say(str(exc))
+        code = exc.exit_code
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        run.say("interrupted")
+        code = 130
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
-        return _fail(f"unexpected error: {type(exc).__name__}: {exc}", 6)
+        run.say(f"unexpected error: {type(exc).__name__}: {exc}")
+        code = 6
+    return SIGNAL_CODES.get(stopped_by[0], 130) if stopped_by else code
 
 
 if __name__ == "__main__":

@@ -182,6 +182,7 @@ def wait_for_job(
     cancel: threading.Event | None = None,
     accept_scheduled: bool = False,
     budget: RequestBudget | None = None,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> Job:
     """Poll until the job is Completed (returned) or Failed (``JobFailed``), or ``timeout`` seconds pass
     (``WaitTimeout``). The first call is immediate; the last is at the deadline, never after it.
@@ -195,6 +196,9 @@ def wait_for_job(
 
     ``cancel``, when set, ends the wait with ``WaitCancelled`` (carrying the last job seen) before the next poll;
     with the real ``time.sleep`` the sleep itself is a wait on the event, so a cancel takes effect at once.
+
+    ``on_error`` hears of every error the wait tolerates and polls through (a job not visible yet, a transient
+    API error), so that a display can say why nothing is happening; errors that end the wait are raised instead.
     """
     if cancel is not None and sleep is time.sleep:
         sleep = cancel.wait  # type: ignore[assignment]
@@ -225,6 +229,8 @@ def wait_for_job(
             if polled >= policy.not_found_grace:
                 raise
             failing_since, failures, last_error = None, 0, exc
+            if on_error is not None:
+                on_error(exc)
         except ApiError as exc:
             if budget is not None:
                 budget.feedback(throttled=exc.throttled)
@@ -234,6 +240,8 @@ def wait_for_job(
             if polled - failing_since >= policy.outage_limit:
                 raise
             failures, last_error = failures + 1, exc
+            if on_error is not None:
+                on_error(exc)
         else:
             failing_since, failures, last_error, last = None, 0, None, job
             if on_poll is not None:

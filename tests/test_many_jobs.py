@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
-import json
 import re
-import time
 
 from gaussdb_emulator.server import Emulator
-from tests.test_cli import run
+from tests.test_cli import UNKNOWN, WAIT_FIELDS, cli
 
 
 def test_twenty_jobs_are_waited_for_side_by_side(emulator: Emulator, emu_env: dict[str, str]) -> None:
-    jobs = [emulator.create_job(name=f"Job{i:02d}", duration=3, progress="linear") for i in range(20)]
-    started = time.monotonic()
-    result = run(["wait", *[job["id"] for job in jobs], "--timeout", "120"], emu_env)
-    elapsed = time.monotonic() - started
-    assert result.returncode == 0, result.stderr
-    finals = json.loads(result.stdout)
+    jobs = [emulator.create_job(name=f"Job{i:02d}", duration=1.5, progress="linear") for i in range(20)]
+    result = cli(["wait", *[job["id"] for job in jobs], "--max-rate", "200", "--progress", "plain"], emu_env)
+    assert result.code == 0, result.stderr
+    finals = result.jobs()
     assert [f["job_id"] for f in finals] == [job["id"] for job in jobs]  # in the order given
-    assert all(f["status"] == "Completed" for f in finals)
+    assert all(f["status"] == "Completed" and f["error"] is None for f in finals)
     # Side by side, not one after another: every job was seen still Running. Waited in sequence, every job
     # after the first would already be Completed at its first poll.
-    running = set(re.findall(r"^(\S+) Job\d\d: Running", result.stderr, re.MULTILINE))
+    running = set(re.findall(r"\] (\S+) Job\d\d: Running", result.stderr))
     assert running == {job["id"] for job in jobs}
     calls = emulator.stats()["jobs"]
-    print(f"\n20 jobs of 3 s waited for in {elapsed:.1f} s with {sum(calls[j['id']] for j in jobs)} calls")
+    print(f"\n20 jobs of 1.5 s: {sum(calls[j['id']] for j in jobs)} calls")
 
 
-def test_exit_code_is_the_worst_outcome(emulator: Emulator, emu_env: dict[str, str]) -> None:
-    ok = emulator.create_job(duration=0.5)
-    failed = emulator.create_job(duration=0.5, outcome="Failed", fail_reason="boom")
-    missing = "a9767ede-fe0f-4888-9003-e843a4c90514"
-    result = run(["wait", ok["id"], failed["id"], missing, "--not-found-grace", "1"], emu_env)
-    assert result.returncode == 4  # not found (4) outranks failed (1)
-    finals = {f["job_id"]: f for f in json.loads(result.stdout)}
-    assert finals[ok["id"]]["status"] == "Completed" and "error" not in finals[ok["id"]]
+def test_exit_code_is_the_worst_outcome_and_every_entry_has_the_same_keys(
+    emulator: Emulator, emu_env: dict[str, str]
+) -> None:
+    ok = emulator.create_job(duration=0.3)
+    failed = emulator.create_job(duration=0.3, outcome="Failed", fail_reason="boom")
+    result = cli(["wait", ok["id"], failed["id"], UNKNOWN, "--not-found-grace", "0.3"], emu_env)
+    assert result.code == 4  # not found (4) outranks failed (1)
+    finals = {f["job_id"]: f for f in result.jobs()}
+    assert all(set(f) == WAIT_FIELDS for f in finals.values())
+    assert finals[ok["id"]]["status"] == "Completed" and finals[ok["id"]]["error"] is None
     assert finals[failed["id"]]["status"] == "Failed" and "boom" in finals[failed["id"]]["error"]
-    assert "not found" in finals[missing]["error"]
-    result = run(["wait", ok["id"], failed["id"]], emu_env)
-    assert result.returncode == 1
+    assert "not found" in finals[UNKNOWN]["error"]
+    # Every failure on stderr, each on its own line, in the order given.
+    errors = [line for line in result.errors() if "hint:" not in line]
+    assert len(errors) == 2 and "boom" in errors[0] and "not found" in errors[1]
+    assert cli(["wait", ok["id"], failed["id"]], emu_env).code == 1

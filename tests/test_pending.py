@@ -15,7 +15,7 @@ from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.compose import client_for
 from provider.errors import WaitTimeout
 from provider.models import FINAL_STATUSES, Job
-from provider.progress import ProgressReporter
+from provider.display import PlainDisplay
 from provider.resource import _ProgressLog
 from provider.transport import Transport
 from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
@@ -187,12 +187,12 @@ def test_pending_then_running_then_completed_over_http(service: str) -> None:
         created = emu.create_job(service=service, pending_for=0.25, duration=0.2, name="RestartInstance")
         client = client_for({"service": service}, {}, aksk_env(emu), transport=Transport(retries=1))
         stream = io.StringIO()
-        reporter = ProgressReporter([created["id"]], stream=stream, live=False)
+        reporter = PlainDisplay([created["id"]], stream, timeout=30, not_found_grace=60, outage_limit=120)
         log: list[str] = []
         progress_log = _ProgressLog(created["id"], emit=log.append)
 
         def on_poll(seen: Job) -> None:
-            reporter.update(seen)
+            reporter.poll(created["id"], seen)
             progress_log(seen)
 
         try:

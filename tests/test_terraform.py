@@ -1,8 +1,11 @@
-"""A real `terraform apply` gated on jobs in the emulator through `gaussdb-job wait`."""
+"""A real `terraform apply` gated on jobs in the emulator through `gaussdb-job wait` (examples/terraform/main.tf).
+
+Three applies in one working directory, as a user would run them: a completed job, then a new id that fails (the
+apply waits, fails, and the downstream keeps the first job), then a new id that completes (waits, succeeds).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -25,50 +28,59 @@ def _terraform(workdir: Path, args: list[str], env: dict[str, str]) -> subproces
     )
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, emu_env: dict[str, str]) -> tuple[Path, dict[str, str]]:
-    shutil.copy(EXAMPLE, tmp_path / "main.tf")
+def test_every_new_job_id_is_a_new_wait_and_a_failed_one_stops_the_apply(
+    emulator: Emulator, emu_env: dict[str, str], tmp_path: Path
+) -> None:
+    work = tmp_path / "stack"
+    work.mkdir()
+    shutil.copy(EXAMPLE, work / "main.tf")
     cli_config = tmp_path / "terraformrc"
     cli_config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_", "TF_"))}
     env.update(emu_env)
     env.update(
         {
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",  # gaussdb-job from this venv
+            # The README's step: gaussdb-job on PATH (here, the one of this virtualenv).
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
             "CHECKPOINT_DISABLE": "1",  # no call home: the machine has no network
-            "TF_IN_AUTOMATION": "1",
             "TF_CLI_CONFIG_FILE": str(cli_config),
             "TF_INPUT": "0",
         }
     )
-    init = _terraform(tmp_path, ["init", "-input=false", "-no-color"], env)
+    init = _terraform(work, ["init", "-input=false", "-no-color"], env)
     assert init.returncode == 0, init.stdout + init.stderr
-    return tmp_path, env
 
+    def apply(job_id: str) -> subprocess.CompletedProcess[str]:
+        return _terraform(work, ["apply", "-auto-approve", "-no-color", "-var", f"job_id={job_id}"], env)
 
-def test_apply_waits_for_a_completed_job_before_the_downstream(
-    emulator: Emulator, workdir: tuple[Path, dict[str, str]]
-) -> None:
-    path, env = workdir
-    job = emulator.create_job(name="RestartGaussDBInstance", duration=2, progress="linear")
-    result = _terraform(path, ["apply", "-auto-approve", "-no-color", f"-var=job_id={job['id']}"], env)
+    def downstream() -> str:
+        return _terraform(work, ["output", "-raw", "job_id"], env).stdout
+
+    first = emulator.create_job(name="RestartGaussDBInstance", duration=1, progress="linear")
+    result = apply(first["id"])
     assert result.returncode == 0, result.stdout + result.stderr
-    # The downstream ran after the wait: it copied the final job the wait wrote.
-    (final,) = json.loads((path / "app-deployed-after-job.json").read_text())
-    assert final["job_id"] == job["id"] and final["status"] == "Completed"
-    assert emulator.stats()["jobs"][job["id"]] >= 2  # it really waited: seen Running, then Completed
+    assert downstream() == first["id"]
+    assert f"deploying after job {first['id']}" in result.stdout
+    assert emulator.stats()["jobs"][first["id"]] >= 2  # it really waited: seen Running, then Completed
 
-
-def test_apply_stops_on_a_failed_job_and_shows_its_reason(
-    emulator: Emulator, workdir: tuple[Path, dict[str, str]]
-) -> None:
-    path, env = workdir
-    job = emulator.create_job(
-        name="RestartGaussDBInstance", duration=1, outcome="Failed", fail_reason="Disk full on the primary node"
+    failing = emulator.create_job(
+        name="ResizeFlavor", duration=1, outcome="Failed", fail_reason="Disk full on the primary node"
     )
-    result = _terraform(path, ["apply", "-auto-approve", "-no-color", f"-var=job_id={job['id']}"], env)
-    assert result.returncode != 0
+    result = apply(failing["id"])
     output = result.stdout + result.stderr
-    assert "Disk full on the primary node" in output
-    assert "Traceback" not in output
-    assert not (path / "app-deployed-after-job.json").exists()  # the downstream was never created
+    assert result.returncode != 0
+    assert "Disk full on the primary node" in output and "Traceback" not in output
+    assert emulator.stats()["jobs"][failing["id"]] >= 2  # the new id was waited for, not skipped
+    assert "deploying after job" not in output
+    assert downstream() == first["id"]  # the downstream was not updated
+
+    third = emulator.create_job(name="RestartGaussDBInstance", duration=1, progress="linear")
+    result = apply(third["id"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert emulator.stats()["jobs"][third["id"]] >= 2
+    assert downstream() == third["id"]
+    assert f"deploying after job {third['id']}" in result.stdout
+
+    # Nothing left behind but Terraform's own files.
+    left = {p.name for p in work.iterdir()}
+    assert left <= {"main.tf", ".terraform", ".terraform.lock.hcl", "terraform.tfstate", "terraform.tfstate.backup"}

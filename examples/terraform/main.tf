@@ -1,6 +1,12 @@
 # Gate Terraform resources on a GaussDB task-center job with `gaussdb-job wait`.
-# Settings and credentials come from the environment (GAUSSDB_ENDPOINT or HW_REGION_NAME, HW_PROJECT_ID,
-# HW_ACCESS_KEY/HW_SECRET_KEY, ...); `terraform_data` is built into Terraform, so this needs no provider download.
+#
+#   export PATH="/path/to/gaussdb-job/.venv/bin:$PATH"     # gaussdb-job must be on PATH
+#   export HW_PROJECT_ID=... HW_REGION_NAME=eu-de HW_ACCESS_KEY=... HW_SECRET_KEY=...
+#   terraform init
+#   terraform apply -var job_id=a9767ede-fe0f-4888-9003-e843a4c90514
+#
+# Settings and credentials come from the environment Terraform runs in; `terraform_data` is built into Terraform
+# (1.4+), so this needs no provider download.
 
 variable "job_id" {
   type        = string
@@ -8,31 +14,37 @@ variable "job_id" {
 }
 
 variable "timeout" {
-  type    = number
-  default = 1800
+  type        = string
+  default     = "30m"
+  description = "How long to wait: seconds or a duration such as 90s, 10m, 1h30m."
 }
 
 resource "terraform_data" "job" {
-  # A new job id replaces this resource, so the next apply waits for the new job.
-  input = var.job_id
+  # A new job id replaces this resource, and the provisioner runs only when it is created: every new id is a
+  # new wait. (`input` alone would not do it: a changed input is an in-place update, which runs no provisioner.)
+  triggers_replace = [var.job_id]
+  input            = var.job_id
 
   provisioner "local-exec" {
-    # Exits non-zero (and stops the apply) if the job fails, times out or cannot be read; the job's
-    # fail_reason is printed on stderr. The final job is kept as JSON for the resources that follow.
-    command = "gaussdb-job wait ${var.job_id} --timeout ${var.timeout} > job-${var.job_id}.json"
+    # Exits non-zero if the job fails, times out or cannot be read: the apply stops there, this resource is
+    # tainted (the next apply waits again), and nothing that depends on it is touched. Progress and the job's
+    # fail_reason go to the apply log (stderr); the final job as JSON too (stdout), and no file is left behind.
+    command = "gaussdb-job wait ${var.job_id} --timeout ${var.timeout} --progress plain"
   }
 }
 
 resource "terraform_data" "app" {
-  depends_on = [terraform_data.job]
-  input      = var.job_id
+  # Stands for whatever must wait for the job (a deployment, a DNS record...): it is replaced only once the new
+  # job completed, since it reads the job resource's output.
+  triggers_replace = [terraform_data.job.output]
+  input            = terraform_data.job.output
 
   provisioner "local-exec" {
-    # Runs only after the job completed: here it just records the job it waited for.
-    command = "cp job-${var.job_id}.json app-deployed-after-job.json"
+    command = "echo deploying after job ${self.input}"
   }
 }
 
 output "job_id" {
-  value = terraform_data.job.output
+  description = "The last job waited for that completed: what the downstream was deployed after."
+  value       = terraform_data.app.output
 }
