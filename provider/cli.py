@@ -28,22 +28,30 @@ from provider.client import TaskCenterClient
 from provider.compose import client_for
 from provider.credentials import redact, secret_values
 from provider.display import SafeStream, clean, make_display
-from provider.errors import ApiError, AuthError, GaussDBError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
+from provider.errors import (
+    ApiError,
+    AuthError,
+    ExitCode,
+    GaussDBError,
+    JobFailed,
+    JobNotFound,
+    WaitCancelled,
+    WaitTimeout,
+)
 from provider.models import Job
+from provider.services import SERVICES
 from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy, wait_for_job
 
 PROG = "gaussdb-job"
 MAX_JOBS = 1000
-DEFAULT_TIMEOUT = 3600.0
 MAX_RATE = 1000.0
-SERVICES = ("gaussdb-mysql", "gaussdb", "gaussdb-nosql", "rds", "dds")
 # Every entry of wait's JSON list has these keys (the job's fields, then how its wait ended).
 FIELD_NAMES = [*Job(id="-", status="Running").fields(), "error"]
 # After Ctrl-C, how long the waits get to notice before the jobs are printed as far as known: a request in
 # flight (up to the read timeout) is not waited for.
 CANCEL_GRACE = 1.0
-SIGNAL_CODES: dict[signal.Signals, int] = {signal.SIGINT: 130, signal.SIGTERM: 143}
+SIGNAL_CODES: dict[signal.Signals, int] = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 
 EXIT_CODES = """\
 exit codes:
@@ -102,7 +110,7 @@ class _Parser(argparse.ArgumentParser):
         self.err.write(self.format_usage())
         self.err.write(f"{PROG}: error: {message}{self._suggestion(message)}\n")
         self.err.write(f"Try '{PROG} --help' (or '{PROG} wait --help') for more.\n")
-        raise _Exit(2)
+        raise _Exit(ExitCode.USAGE)
 
     def _suggestion(self, message: str) -> str:
         choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
@@ -152,7 +160,10 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         "--api-path", default=s, help="API path prefix (GAUSSDB_API_PATH; default /mysql/v3, /v3 on current endpoints)"
     )
     where.add_argument(
-        "--service", default=s, choices=SERVICES, help="which task center (GAUSSDB_SERVICE; default gaussdb-mysql)"
+        "--service",
+        default=s,
+        choices=list(SERVICES),
+        help="which task center (GAUSSDB_SERVICE; default gaussdb-mysql)",
     )
     how = parser.add_argument_group("how to wait (wait only)")
     how.add_argument(
@@ -341,8 +352,8 @@ def _show(run: _Run, args: argparse.Namespace, parser: argparse.ArgumentParser) 
     problem = _emit(run, json.dumps(job.fields(), indent=2))
     if problem:
         run.say(f"could not write the job: {problem}")
-        return 6
-    return 0
+        return ExitCode.API
+    return ExitCode.COMPLETED
 
 
 @dataclass
@@ -463,12 +474,12 @@ def _wait(
             if job_id not in final:
                 row = display.rows[job_id]
                 message = str(WaitCancelled(job_id, row.job))
-                final[job_id] = _Result(_entry(job_id, row.job, message), 130, None)
+                final[job_id] = _Result(_entry(job_id, row.job, message), ExitCode.INTERRUPTED, None)
                 display.finish(job_id, row.job, message, cancelled=True)
         messages = [
             f"{PROG}: {clean(redact(r.entry['error'], run.secrets), None)}"
             for r in (final[job_id] for job_id in ids)
-            if r.entry["error"] is not None and not (cancel.is_set() and r.code == 130)
+            if r.entry["error"] is not None and not (cancel.is_set() and r.code == ExitCode.INTERRUPTED)
         ]
         messages += [f"{PROG}: {hint}" for hint in _hints(client, [r.error for r in final.values() if r.error])]
         if cancel.is_set():
@@ -547,11 +558,11 @@ def main(
         code = exc.exit_code
     except KeyboardInterrupt:
         run.say("interrupted")
-        code = 130
+        code = ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the promise is one line, never a traceback
         run.say(f"unexpected error: {type(exc).__name__}: {exc}")
-        code = 6
-    return SIGNAL_CODES.get(stopped_by[0], 130) if stopped_by else code
+        code = ExitCode.API
+    return SIGNAL_CODES.get(stopped_by[0], ExitCode.INTERRUPTED) if stopped_by else code
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ import pytest
 from gaussdb_emulator.jobs import JobStore
 from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.compose import client_for
+from provider.display import PlainDisplay
 from provider.errors import WaitTimeout
 from provider.models import FINAL_STATUSES, Job
-from provider.display import PlainDisplay
 from provider.resource import _ProgressLog
 from provider.transport import Transport
 from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
