@@ -36,7 +36,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from provider import compose, validate
+from provider import compose, plugin_pool, validate
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
@@ -244,6 +244,7 @@ class GaussDBJobProvider(ResourceProvider):
                     on_poll=_ProgressLog(job_id),
                     job_id=job_id,
                     rng=random.Random(),
+                    cancel=plugin_pool.shutdown_event(),
                 )
             except JobFailed as exc:
                 if props.get("fail_on_error", True) is False:
@@ -316,3 +317,8 @@ class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
         props: dict[str, Any] = {key: getattr(args, key) for key in INPUTS}
         props.update({key: None for key in OUTPUTS if key not in props})
         super().__init__(GaussDBJobProvider(), resource_name, props, opts)
+
+
+# In the plugin process this module is imported while the first call is served (the provider is unpickled then):
+# from here on, creates wait on a pool of their own instead of the plugin's four workers (see plugin_pool).
+plugin_pool.install()
