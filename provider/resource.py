@@ -37,6 +37,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 
 from provider import compose, plugin_pool, validate
+from provider.budget import process_budget_from
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
@@ -245,6 +246,7 @@ class GaussDBJobProvider(ResourceProvider):
                     job_id=job_id,
                     rng=random.Random(),
                     cancel=plugin_pool.shutdown_event(),
+                    budget=process_budget_from(self._config),
                 )
             except JobFailed as exc:
                 if props.get("fail_on_error", True) is False:
