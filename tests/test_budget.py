@@ -275,3 +275,21 @@ def test_thirty_real_waits_share_a_cap_in_the_emulator_log(emulator: Emulator, e
     assert len(times) >= 30
     # At the cap, not under it: thirty waits wanting to poll at once were held to 15 a second.
     assert 13 <= most_in_window(times, 1.0) <= 15
+
+
+def test_the_emulator_logs_when_each_request_came(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    import requests
+
+    job = emulator.create_job(duration=0)
+    client = compose.client_for({}, {}, emu_env, transport=Transport(retries=0))
+    try:
+        for _ in range(3):
+            client.get_job(job["id"])
+    finally:
+        client.close()
+    stats = requests.get(f"{emulator.url}/_emulator/stats", timeout=5).json()
+    assert [entry[1] for entry in stats["log"]] == [job["id"]] * 3
+    times = [entry[0] for entry in stats["log"]]
+    assert times == sorted(times) and all(isinstance(t, float) for t in times)
+    emulator.reset()
+    assert emulator.stats()["log"] == []

@@ -169,3 +169,32 @@ def test_split_job_ids() -> None:
     assert split_job_ids(["a", "b"]) == ["a", "b"]
     with pytest.raises(Exception, match="list of job ids"):
         split_job_ids(3)
+
+
+def test_the_program_sends_job_ids_and_a_provider_the_plugin_can_load(
+    plugin: PluginProcess, emu: Emulator, tmp_path: Path
+) -> None:
+    """Under Pulumi's mocks, GaussDBJobs sends what the engine would get; that ``__provider`` works in the plugin."""
+    from pulumi.runtime.mocks import Mocks
+
+    from demo.program import run_program
+
+    job = emu.create_job(duration=0)
+    seen: dict[str, Any] = {}
+
+    class Recorder(Mocks):
+        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+            seen.update(args.inputs)
+            return "id", dict(args.inputs)
+
+        def call(self, args: Any) -> tuple[dict[str, Any], None]:
+            return {}, None
+
+    program = tmp_path / "__main__.py"
+    program.write_text(f"from provider import GaussDBJobs\nGaussDBJobs('r', job_ids='{job['id']}', timeout=60)\n")
+    run_program(Recorder(), {}, program=program)
+    assert seen["job_ids"] == job["id"] and isinstance(seen["__provider"], str)
+    inputs, failures = check(plugin, {"job_ids": seen["job_ids"], "__provider": seen["__provider"]})
+    assert failures == []
+    _, outputs = plugin.create(urn("r"), inputs)
+    assert outputs["job_ids"] == [job["id"]] and outputs["status"] == "Completed"
