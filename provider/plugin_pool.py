@@ -112,6 +112,7 @@ def install() -> bool:
         if not in_plugin():
             return False
         _watch_shutdown()
+        size = DEFAULT_WORKERS
         try:
             size = workers()
             if size == 0:
@@ -123,8 +124,7 @@ def install() -> bool:
                 setattr(function, ATTRIBUTE, pool)
         except Exception as exc:  # noqa: BLE001 - any surprise means: keep the stock behaviour, say so once
             print(
-                f"gaussdb-job: waits run on the plugin's 4 workers (the {DEFAULT_WORKERS}-worker lift did not apply:"
-                f" {exc})",
+                f"gaussdb-job: waits run on the plugin's 4 workers (the {size}-worker lift did not apply: {exc})",
                 file=sys.stderr,
                 flush=True,
             )

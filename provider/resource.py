@@ -40,7 +40,6 @@ from pulumi.output import Unknown
 
 from provider import budget as budget_module
 from provider import compose, plugin_pool, validate
-from provider.budget import process_budget_from
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
@@ -249,7 +248,7 @@ class GaussDBJobProvider(ResourceProvider):
                     job_id=job_id,
                     rng=random.Random(),
                     cancel=plugin_pool.shutdown_event(),
-                    budget=process_budget_from(self._config),
+                    budget=budget_module.process_budget_from(self._config),
                 )
             except JobFailed as exc:
                 if props.get("fail_on_error", True) is False:

@@ -198,3 +198,11 @@ def test_the_program_sends_job_ids_and_a_provider_the_plugin_can_load(
     assert failures == []
     _, outputs = plugin.create(urn("r"), inputs)
     assert outputs["job_ids"] == [job["id"]] and outputs["status"] == "Completed"
+
+
+def test_unknown_job_ids_pass_the_check_at_preview(plugin: PluginProcess) -> None:
+    from pulumi.runtime.rpc import UNKNOWN
+
+    for job_ids in (UNKNOWN, ["a9767ede-fe0f-4888-9003-e843a4c90514", UNKNOWN]):
+        _, failures = check(plugin, {"job_ids": job_ids})
+        assert failures == []
