@@ -7,8 +7,10 @@ What it does, in short:
   holds more than 8 requests;
 - **fair across jobs, ending jobs first**: a wait asks for a slot when its own polling policy says it is time
   (``acquire``); when several are waiting, slots go in order of arrival, so every job gets its turn (each wait
-  has at most one request pending), except that a wait whose job is predicted to be ending (``priority`` 1)
-  is served as if it had asked ``PRIORITY_HEAD_START`` seconds earlier: its lag is what a user notices;
+  has at most one request pending). ``priority`` is in seconds: a request is served as if it had asked that
+  much earlier. The waiter (``waiter.budget_priority``) makes the order earliest-deadline-first: a job its
+  policy polls every 30 s tolerates 28 s more lag than one polled every 2 s, so it gets -28; a job predicted to
+  be ending gets +60, since its lag is what a user notices;
 - **adaptive** (after botocore's adaptive retry mode, its ``ClientRateLimiter``): a 429 or a throttling error
   code (``feedback(throttled=True)``) lowers the rate to ``BETA`` (0.7) x the rate actually being sent, then it
   recovers along botocore's cubic curve: back to the rate it had when throttled, then faster up to the cap.
@@ -53,8 +55,6 @@ BETA = 0.7
 RECOVERY_SECONDS = 30.0
 # The rate "actually being sent" is measured over this many seconds.
 MEASURE_SECONDS = 10.0
-# A priority of 1 counts as having asked this many seconds earlier.
-PRIORITY_HEAD_START = 60.0
 
 
 def parse_rate(value: object, what: str = "max rate") -> float:
@@ -139,7 +139,7 @@ class RequestBudget:
     ) -> bool:
         """Block until one request may be sent; False when ``deadline`` (on ``clock``) or ``cancel`` came first.
 
-        ``priority`` (0 normal, 1 the job is predicted to be ending) moves the request up the line.
+        ``priority`` (seconds) serves the request as if it had asked that much earlier; negative: later.
         """
         with self._lock:
             self._seq += 1
