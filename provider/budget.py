@@ -158,6 +158,7 @@ class RequestBudget:
                     if ahead == 0 and slot <= now:
                         self._next = now + spacing
                         self._sent.append(now)
+                        self._measured(now)  # keeps only the last MEASURE_SECONDS of them
                         self.granted += 1
                         return True
                     if deadline is not None and now >= deadline:
