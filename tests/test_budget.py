@@ -293,3 +293,20 @@ def test_the_emulator_logs_when_each_request_came(emulator: Emulator, emu_env: d
     assert times == sorted(times) and all(isinstance(t, float) for t in times)
     emulator.reset()
     assert emulator.stats()["log"] == []
+
+
+def test_429s_from_the_gateway_lower_the_budget(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    """Over real HTTP: three 429s reach the waiter (no transport retries here), each lowers the shared rate, and
+    the wait still completes."""
+    job = emulator.create_job(duration=0)
+    emulator.add_fault("429", count=3, retry_after=0)
+    shared = RequestBudget(20.0)
+    policy = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2)
+    client = compose.client_for({}, {}, emu_env, transport=Transport(retries=0))
+    try:
+        final = wait_for_job(lambda: client.get_job(job["id"]), timeout=30, policy=policy, budget=shared)
+    finally:
+        client.close()
+    assert final.status == "Completed"
+    assert shared.throttles == 3
+    assert shared.rate < 20.0 * budget_module.BETA

@@ -182,8 +182,9 @@ def test_without_the_mechanism_creates_still_complete_four_at_a_time(emu: Emulat
     assert "Traceback" not in plugin.stderr_text()
 
 
-def test_ctrl_c_ends_the_waits_in_flight_and_the_plugin_exits(emu: Emulator, tmp_path: Path) -> None:
-    plugin = start_plugin(emu, tmp_path, plugin_env())
+@pytest.mark.parametrize("workers", ["64", "0"], ids=["lifted", "stock"])
+def test_ctrl_c_ends_the_waits_in_flight_and_the_plugin_exits(emu: Emulator, tmp_path: Path, workers: str) -> None:
+    plugin = start_plugin(emu, tmp_path, plugin_env(**{plugin_pool.WORKERS_ENV: workers}))
     job = emu.create_job(duration=600)
     inputs = plugin.check(urn("long"), {}, {"job_id": job["id"], "timeout": 900}).inputs
     errors: list[BaseException] = []
