@@ -95,7 +95,6 @@ class RequestBudget:
         self._seq = 0
         self._waiting: dict[int, tuple[float, int]] = {}  # ticket -> its place in line
         self._sent: deque[float] = deque()
-        self._first_grant: float | None = None
         # After a throttle: when it came and the rate in use then (botocore's last_max_rate).
         self._throttled_at: float | None = None
         self._w_max = self.cap
@@ -129,13 +128,14 @@ class RequestBudget:
         return max(MIN_RATE, rate)
 
     def _measured(self, now: float) -> float | None:
-        """Requests per second actually granted over the last MEASURE_SECONDS (or since the first grant, when
-        that is more recent: two requests 0.1 s apart are a rate of 20/s, not 0.2/s); None before two grants."""
+        """Requests per second granted over the last MEASURE_SECONDS, or over the time since the oldest of them
+        when that is shorter (two requests 0.1 s apart after a quiet minute are a rate of 20/s, not 0.2/s);
+        None before there are two."""
         while self._sent and self._sent[0] < now - MEASURE_SECONDS:
             self._sent.popleft()
-        if len(self._sent) < 2 or self._first_grant is None:
+        if len(self._sent) < 2:
             return None
-        window = min(MEASURE_SECONDS, now - self._first_grant)
+        window = now - self._sent[0]
         return len(self._sent) / window if window > 0 else None
 
     def acquire(
@@ -162,8 +162,6 @@ class RequestBudget:
                     if ahead == 0 and slot <= now:
                         self._next = now + spacing
                         self._sent.append(now)
-                        if self._first_grant is None:
-                            self._first_grant = now
                         self._measured(now)  # keeps only the last MEASURE_SECONDS of them
                         self.granted += 1
                         return True
