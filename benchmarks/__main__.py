@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks import report
+from benchmarks import report, stack
 from benchmarks.simulation import (
     INVISIBLE,
     SEEDS,
@@ -24,6 +24,7 @@ from benchmarks.simulation import (
     Summary,
     VirtualClock,
     ours,
+    ours_with_budget,
     run_suite,
     suite,
 )
@@ -31,6 +32,7 @@ from provider.waiter import DEFAULT_POLICY, Policy
 
 NAMES = ("ours", "terraform")
 CHART = Path(__file__).with_name("lag_vs_calls.png")
+STACK_CHART = Path(__file__).with_name("stack.png")
 
 # The targets: share of cases noticed on time, and calls relative to the fixed 10 s schedule.
 MIN_ON_TIME = 0.95
@@ -60,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-realtime", action="store_true", help="skip the real-time run against the emulator")
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="jitter seeds per case (default %(default)s)")
     parser.add_argument("--chart", type=Path, default=CHART, help="where to write the PNG (default %(default)s)")
+    parser.add_argument(
+        "--stack-chart", type=Path, default=STACK_CHART, help="where to write the stack PNG (default %(default)s)"
+    )
     parser.add_argument("--sweep", action="store_true", help="also print the suite's totals for policy variants")
     parser.add_argument("--calls", type=int, default=500, help="calls per real-time measurement (default 500)")
     return parser
@@ -112,6 +117,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     chart = report.chart(mine, theirs, NAMES, args.chart)
     print(f"chart: {chart}")
+    budgeted = run_suite(ours_with_budget(DEFAULT_POLICY), cases)
+    same = [(o.calls, o.detected_at) for o in budgeted] == [(o.calls, o.detected_at) for o in mine]
+    ok = ok and same
+    print(
+        f"the same {len(cases)} waits, each with the default request budget: "
+        + ("identical calls and lags (the budget is never the bottleneck of one wait)" if same else "DIFFERENT")
+    )
+    print()
+    print(f"Virtual time: a stack of {stack.JOBS} jobs waited for side by side in one process (python -m benchmarks)")
+    results = [stack.run(scenario, stack.stack()) for scenario in stack.SCENARIOS]
+    print(stack.table(results))
+    print(f"chart: {stack.chart(results, args.stack_chart)}")
     print(f"(virtual time: {time.perf_counter() - began:.1f} s)")
 
     if args.sweep:

@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from provider.budget import DEFAULT_MAX_RATE, RequestBudget
 from provider.errors import JobNotFound, WaitTimeout
 from provider.models import Job
 from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
@@ -166,6 +167,18 @@ Strategy = Callable[[Callable[[], Job], float, VirtualClock, random.Random], Job
 def ours(policy: Policy = DEFAULT_POLICY) -> Strategy:
     def run(fetch: Callable[[], Job], timeout: float, clock: VirtualClock, rng: random.Random) -> Job:
         return wait_for_job(fetch, timeout=timeout, clock=clock.clock, sleep=clock.sleep, policy=policy, rng=rng)
+
+    return run
+
+
+def ours_with_budget(policy: Policy = DEFAULT_POLICY, rate: float = DEFAULT_MAX_RATE) -> Strategy:
+    """The same waits, each asking a request budget (the process's default cap) before every poll."""
+
+    def run(fetch: Callable[[], Job], timeout: float, clock: VirtualClock, rng: random.Random) -> Job:
+        budget = RequestBudget(rate, clock=clock.clock, sleep=clock.sleep)
+        return wait_for_job(
+            fetch, timeout=timeout, clock=clock.clock, sleep=clock.sleep, policy=policy, rng=rng, budget=budget
+        )
 
     return run
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -97,27 +98,35 @@ class EmulatorConfig:
 
 
 class RequestStats:
-    """Task-center request counts, total and per job id, for tests that assert how often a client polled."""
+    """Task-center requests: counts (total and per job id) and a log of when the last ones came, for tests and
+    users that check from outside how often and how fast a client polled."""
 
-    def __init__(self) -> None:
+    LOG_SIZE = 10_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
         self._total = 0
         self._jobs: dict[str, int] = {}
+        # (arrival time on one monotonic clock, job id or "") in arrival order; bounded so a long run stays small.
+        self._log: deque[tuple[float, str]] = deque(maxlen=self.LOG_SIZE)
 
     def record(self, job_id: str | None) -> None:
         with self._lock:
             self._total += 1
+            self._log.append((self._clock(), job_id or ""))
             if job_id:
                 self._jobs[job_id] = self._jobs.get(job_id, 0) + 1
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": self._total, "jobs": dict(self._jobs)}
+            return {"total": self._total, "jobs": dict(self._jobs), "log": [[t, job] for t, job in self._log]}
 
     def clear(self) -> None:
         with self._lock:
             self._total = 0
             self._jobs.clear()
+            self._log.clear()
 
 
 class _State:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import os
 import random
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 import pulumi
@@ -36,7 +38,8 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from provider import compose, settings, validate
+from provider import budget as budget_module
+from provider import compose, plugin_pool, settings, validate
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
 from provider.models import Job
@@ -211,7 +214,7 @@ class GaussDBJobProvider(ResourceProvider):
             inputs, failures = _check_inputs(news, self._config)
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
             _fail(exc, self._config)
-        return CheckResult(inputs, failures)
+        return CheckResult(inputs, _point_to_many(news, failures))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # `olds` are the last outputs, which repeat every input (see ``_outputs``).
@@ -265,6 +268,8 @@ class GaussDBJobProvider(ResourceProvider):
                     job_id=job_id,
                     rng=random.Random(),
                     accept_scheduled=props.get("accept_scheduled") is True,
+                    cancel=plugin_pool.shutdown_event(),
+                    budget=budget_module.process_budget_from(self._config),
                 )
             except JobFailed as exc:
                 if props.get("fail_on_error", True) is False:
@@ -343,3 +348,257 @@ class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
         props: dict[str, Any] = {key: getattr(args, key) for key in INPUTS}
         props.update({key: None for key in OUTPUTS if key not in props})
         super().__init__(GaussDBJobProvider(), resource_name, props, opts)
+
+
+# -- GaussDBJobs: many jobs, waited for side by side ---------------------------------------------------------------
+
+MANY_INPUTS = ("job_ids", *(key for key in INPUTS if key != "job_id"))
+MANY_REPLACE_ON = ("job_ids", *(key for key in REPLACE_ON if key != "job_id"))
+MANY_OUTPUTS = ("job_ids", "jobs", "status", "failed")
+# Overall status: the first of these that any job has (a Failed job outranks one still Running, and so on).
+OVERALL_ORDER = ("Failed", "Running", "Pending", "Completed")
+MAX_JOBS = 256
+
+
+def _point_to_many(news: Mapping[str, Any], failures: list[CheckFailure]) -> list[CheckFailure]:
+    """A comma-separated ``job_id`` (what adding read replicas answers) fails with a message naming GaussDBJobs."""
+    value = news.get("job_id")
+    if not (isinstance(value, str) and "," in value):
+        return failures
+    message = (
+        f"job_id {value!r} holds {len([p for p in value.split(',') if p.strip()])} job ids: GaussDBJob waits for one"
+        " job; use GaussDBJobs(job_ids=...) to wait for several (it takes the comma-separated string as it is)"
+    )
+    return [f for f in failures if f.property != "job_id"] + [CheckFailure("job_id", message)]
+
+
+def split_job_ids(value: object) -> list[Any]:
+    """``job_ids`` as a list: a list as given, a string split on commas (blanks dropped). Ids are not checked."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise ConfigError(f"job_ids must be a list of job ids or a comma-separated string, not {type(value).__name__}")
+
+
+def _check_job_ids(value: object) -> tuple[Any, list[CheckFailure]]:
+    if not _known(value):
+        return value, []
+    try:
+        ids = split_job_ids(value)
+    except ConfigError as exc:
+        return value, [CheckFailure("job_ids", str(exc))]
+    failures: list[CheckFailure] = []
+    if not ids:
+        failures.append(CheckFailure("job_ids", "job_ids is empty: give at least one task-center job id"))
+    if len(ids) > MAX_JOBS:
+        failures.append(CheckFailure("job_ids", f"job_ids holds {len(ids)} ids; at most {MAX_JOBS} per resource"))
+    checked: list[Any] = []
+    for index, item in enumerate(ids):
+        if not _known(item):
+            checked.append(item)
+            continue
+        try:
+            checked.append(validate.job_id(item))
+        except ConfigError as exc:
+            failures.append(CheckFailure("job_ids", f"job_ids[{index}]: {exc}"))
+            checked.append(item)
+    seen: set[str] = set()
+    for item in checked:
+        if isinstance(item, str) and _known(item):
+            if item in seen:
+                failures.append(CheckFailure("job_ids", f"job id {item} is listed twice"))
+            seen.add(item)
+    return checked, failures
+
+
+def _overall(jobs: list[dict[str, Any]]) -> str:
+    statuses = {job.get("status") for job in jobs}
+    return next((status for status in OVERALL_ORDER if status in statuses), "Completed")
+
+
+def _resource_id(ids: list[str]) -> str:
+    # Stable for a set of ids whatever their order (a reordering is not a new set), short whatever their number.
+    return "jobs-" + hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:20]
+
+
+class GaussDBJobsProvider(GaussDBJobProvider):
+    """Waits for many jobs side by side: one wait per job, in threads of the one create call, all of them on the
+    process's request budget. Each wait is ``GaussDBJobProvider._wait`` (settings, policy, progress lines,
+    shutdown, redaction), so one job here behaves exactly as a GaussDBJob."""
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        try:
+            # The settings inputs are checked as GaussDBJob checks them; job_ids on its own.
+            single = {key: value for key, value in news.items() if key not in ("job_ids", "job_id")}
+            inputs, failures = _check_inputs({**single, "job_id": UNKNOWN}, self._config)
+            inputs.pop("job_id", None)
+            failures = [f for f in failures if f.property != "job_id"]
+            if news.get("job_ids") is None:
+                failures.insert(0, CheckFailure("job_ids", "job_ids is required: a list of job ids or 'id1,id2'"))
+            else:
+                inputs["job_ids"], more = _check_job_ids(news["job_ids"])
+                failures = more + failures
+            if not failures:
+                try:
+                    budget_module.max_rate(self._config, os.environ)  # a bad gaussdb:maxRate fails at preview
+                except ConfigError as exc:
+                    failures.append(CheckFailure("", _scrub(str(exc), self._config)))
+        except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
+            _fail(exc, self._config)
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in MANY_INPUTS if not self._same_many(key, olds.get(key), news.get(key))]
+        replaces = [key for key in MANY_REPLACE_ON if key in changed]
+        if "job_ids" in replaces and self._same_set(olds.get("job_ids"), news.get("job_ids")):
+            replaces.remove("job_ids")  # the same jobs in another order: update reorders the outputs
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    @staticmethod
+    def _same_many(key: str, old: Any, new: Any) -> bool:
+        if key == "job_ids" and isinstance(old, list) and isinstance(new, list):
+            return [str(x).lower() for x in old] == [str(x).lower() for x in new]
+        return _same(key, old, new)
+
+    @staticmethod
+    def _same_set(old: Any, new: Any) -> bool:
+        if not (isinstance(old, list) and isinstance(new, list) and all(_known(x) for x in new)):
+            return False
+        return sorted(str(x).lower() for x in old) == sorted(str(x).lower() for x in new)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        ids = [str(item) for item in props["job_ids"]]
+        jobs = self._wait_all(props, ids)
+        return CreateResult(_resource_id(ids), self._many_outputs(props, ids, jobs))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        # The same set of jobs (a new set replaces): nothing to wait for; the outputs follow the new order.
+        ids = [str(item) for item in news["job_ids"]]
+        by_id = {str(job.get("job_id", "")).lower(): job for job in olds.get("jobs") or []}
+        jobs = [by_id.get(job_id.lower(), {"job_id": job_id}) for job_id in ids]
+        outputs = {**{k: news.get(k) for k in MANY_INPUTS}, "job_ids": ids, "jobs": jobs}
+        return UpdateResult({**outputs, "status": _overall(jobs), "failed": olds.get("failed") or {}})
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        ids = [str(item) for item in props.get("job_ids") or []]
+        old = {str(job.get("job_id", "")).lower(): job for job in props.get("jobs") or []}
+        jobs: list[dict[str, Any]] = []
+        try:
+            client = compose.client_for(props, self._config, os.environ)
+            try:
+                for job_id in ids:
+                    try:
+                        jobs.append(client.get_job(job_id).fields())
+                    except JobNotFound:
+                        # Expired from the task center (a month): the last outputs are still the truth.
+                        jobs.append(old.get(job_id.lower(), {"job_id": job_id}))
+            finally:
+                client.close()
+        except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
+            _fail(exc, self._config, ", ".join(ids))
+        failed = {j["job_id"]: j.get("fail_reason") or "" for j in jobs if j.get("status") == "Failed"}
+        outputs = {**{k: props.get(k) for k in MANY_INPUTS}, "jobs": jobs, "status": _overall(jobs), "failed": failed}
+        return ReadResult(id_, outputs)
+
+    @staticmethod
+    def _many_outputs(props: Mapping[str, Any], ids: list[str], jobs: list[Job]) -> dict[str, Any]:
+        fields = [job.fields() for job in jobs]
+        failed = {job.id: job.fail_reason or "" for job in jobs if job.status == "Failed"}
+        return {
+            **{k: props.get(k) for k in MANY_INPUTS},
+            "job_ids": ids,
+            "jobs": fields,
+            "status": _overall(fields),
+            "failed": failed,
+        }
+
+    def _wait_all(self, props: Mapping[str, Any], ids: list[str]) -> list[Job]:
+        """Every job waited for side by side; raises one GaussDBJobError naming every job that failed or could
+        not be waited for (a Failed job only when fail_on_error)."""
+        single = {k: v for k, v in props.items() if k != "job_ids"}
+        with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="gaussdb-job") as pool:
+            futures = [pool.submit(self._wait, {**single, "job_id": job_id, "fail_on_error": False}) for job_id in ids]
+            outcomes: list[Job | BaseException] = []
+            for future in futures:
+                try:
+                    outcomes.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - collected: every job gets its say
+                    outcomes.append(exc)
+        problems = [str(o) for o in outcomes if isinstance(o, BaseException)]
+        if props.get("fail_on_error", True) is not False:
+            problems += [str(JobFailed(o)) for o in outcomes if isinstance(o, Job) and o.status == "Failed"]
+        if problems:
+            raise GaussDBJobError(
+                _scrub(f"{len(problems)} of {len(ids)} jobs did not complete: " + "; ".join(problems), self._config)
+            ) from None
+        return [o for o in outcomes if isinstance(o, Job)]
+
+
+class GaussDBJobsArgs:
+    """Inputs of ``GaussDBJobs``: ``job_ids`` (a list, or a comma-separated string as read-replica calls answer)
+    and the settings of ``GaussDBJobArgs``."""
+
+    def __init__(
+        self,
+        job_ids: pulumi.Input[str] | pulumi.Input[list[pulumi.Input[str]]],
+        project_id: pulumi.Input[str] | None = None,
+        region: pulumi.Input[str] | None = None,
+        endpoint: pulumi.Input[str] | None = None,
+        api_path: pulumi.Input[str] | None = None,
+        timeout: pulumi.Input[float] | None = None,
+        fail_on_error: pulumi.Input[bool] | None = None,
+        not_found_grace: pulumi.Input[float] | None = None,
+        **more: Any,
+    ) -> None:
+        self.job_ids = job_ids
+        self.project_id = project_id
+        self.region = region
+        self.endpoint = endpoint
+        self.api_path = api_path
+        self.timeout = timeout
+        self.fail_on_error = fail_on_error
+        self.not_found_grace = not_found_grace
+        # Inputs GaussDBJob gains later (INPUTS) are accepted here too.
+        unknown = set(more) - set(MANY_INPUTS)
+        if unknown:
+            raise TypeError(f"GaussDBJobs got unexpected arguments: {', '.join(sorted(unknown))}")
+        for key, value in more.items():
+            setattr(self, key, value)
+
+
+class GaussDBJobs(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJobs"):
+    """Waits (on create) for every job of ``job_ids`` side by side, and exposes every field of each.
+
+    Outputs: ``job_ids`` (in input order), ``jobs`` (each job's fields, as GaussDBJob's outputs, same order),
+    ``status`` (Failed if any job failed, else Completed), ``failed`` (job id -> fail reason). A Failed job fails
+    the create naming every failed job and its reason, unless ``fail_on_error=False``. A change of the set of ids
+    replaces the resource (a new wait).
+    """
+
+    job_ids: pulumi.Output[list[str]]
+    jobs: pulumi.Output[list[dict[str, Any]]]
+    status: pulumi.Output[str]
+    failed: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: GaussDBJobsArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if args is None:
+            if "job_ids" not in kwargs:
+                raise TypeError("GaussDBJobs needs job_ids")
+            args = GaussDBJobsArgs(**kwargs)
+        elif kwargs:
+            raise TypeError("GaussDBJobs takes either args or keyword arguments, not both")
+        props: dict[str, Any] = {key: getattr(args, key, None) for key in MANY_INPUTS}
+        props.update({key: None for key in MANY_OUTPUTS if key not in props})
+        super().__init__(GaussDBJobsProvider(), resource_name, props, opts)
+
+
+# In the plugin process this module is imported while the first call is served (the provider is unpickled then):
+# from here on, creates wait on a pool of their own instead of the plugin's four workers (see plugin_pool).
+plugin_pool.install()

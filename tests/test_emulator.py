@@ -596,8 +596,13 @@ def test_stats_count_every_task_center_request(emu: Emulator, http: requests.Ses
     http.post(f"{emu.url}/v3/auth/tokens", json=password_body(), timeout=5)  # IAM is not the task center
     stats = http.get(f"{emu.url}/_emulator/stats", timeout=5)
     assert stats.status_code == 200
-    assert stats.json() == {"total": 5, "jobs": {job["id"]: 3, "other": 1}}
-    assert emu.stats() == stats.json()
+    body = stats.json()
+    log = body.pop("log")
+    assert body == {"total": 5, "jobs": {job["id"]: 3, "other": 1}}
+    # The log: every task-center request in arrival order (the one without an id as ""), on one monotonic clock.
+    assert [entry[1] for entry in log] == [job["id"], job["id"], job["id"], "other", ""]
+    assert [entry[0] for entry in log] == sorted(entry[0] for entry in log)
+    assert emu.stats() == {**body, "log": log}
 
 
 def test_reset_clears_jobs_faults_and_stats(emu: Emulator, http: requests.Session) -> None:
@@ -605,7 +610,7 @@ def test_reset_clears_jobs_faults_and_stats(emu: Emulator, http: requests.Sessio
     get_job(http, emu, job["id"])
     add_fault(http, emu, kind="500")
     assert http.post(f"{emu.url}/_emulator/reset", timeout=5).status_code == 204
-    assert emu.stats() == {"total": 0, "jobs": {}}
+    assert emu.stats() == {"total": 0, "jobs": {}, "log": []}
     assert get_job(http, emu, job["id"]).json()["error_code"] == "DBS.200543"
 
 

@@ -118,7 +118,10 @@ def plugin(emu: Emulator, program_provider: str, tmp_path_factory: pytest.TempPa
     """The plugin in a directory that is not the repo, configured through Configure (stack config, the secret
     key marked secret as the engine marks it), with nothing in its environment."""
     workdir = tmp_path_factory.mktemp("plugin-cwd")
-    with PluginProcess(workdir, env=clean_env(), default_provider=program_provider) as process:
+    # One resource at a time, back to back: a cap well above the default keeps the process-wide request budget
+    # (tests/test_budget.py) from spacing one test's first poll after the previous test's last.
+    env = clean_env(GAUSSDB_MAX_RATE="50")
+    with PluginProcess(workdir, env=env, default_provider=program_provider) as process:
         process.configure(stack_config(emu), secret_keys=["gaussdb:secretKey"])
         yield process
 

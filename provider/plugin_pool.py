@@ -1,0 +1,164 @@
+"""Waits side by side in the dynamic-provider plugin: Create/Read/Update/Delete get a pool of their own.
+
+Pulumi's Python dynamic-provider plugin (``python -m pulumi.dynamic``) serves every call of every dynamic resource
+of a stack from one gRPC server with four workers (``grpc.server(futures.ThreadPoolExecutor(max_workers=4))`` in
+``pulumi/dynamic/__main__.py``). A create that waits for a job holds a worker for the whole wait, so four waits
+stall everything else, including the Check the engine needs to register the next resource.
+
+grpc looks up the pool for each call when the call arrives (``grpc._server._select_thread_pool_for_behavior``):
+when the method's behaviour (here the servicer's bound method ``Create``) has an attribute
+``experimental_thread_pool`` that is a ``ThreadPoolExecutor``, the call runs there instead of on the server's
+pool. A bound method forwards attribute reads to its function, so setting that attribute on the functions of the
+plugin's servicer class (``DynamicResourceProviderServicer.Create`` ...) moves every later Create/Read/Update/Delete
+onto a pool of their own, while Check, Diff, Configure, Cancel and GetPluginInfo stay on the four workers, which
+they now hold only for milliseconds. This works after the server has started, which matters: this module is first
+imported while the plugin unpickles the provider during the first call it serves.
+
+What it relies on (checked before anything is changed; when a check fails nothing is changed, the plugin keeps its
+stock behaviour and one line on stderr says so): the plugin runs as ``__main__`` with the module spec
+``pulumi.dynamic.__main__``; that module has ``DynamicResourceProviderServicer`` whose Create/Read/Update/Delete are
+plain functions; ``grpc._server._select_thread_pool_for_behavior`` exists and reads ``experimental_thread_pool``.
+Tested with pulumi 3.272.0 and grpcio 1.85.3.
+
+Shutdown: on Ctrl-C the plugin's main thread stops the gRPC server and returns, then the interpreter joins the
+pool workers before it exits. ``shutdown_event()`` is set as soon as the main thread has ended, so waits given it
+as ``cancel`` end at once instead of keeping the process alive until their jobs finish.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import types
+from concurrent import futures
+
+# Environment setting: how many Create/Read/Update/Delete calls may run at once (each wait holds one); 0 keeps the
+# SDK's stock behaviour (every call on its four workers).
+WORKERS_ENV = "GAUSSDB_PLUGIN_WORKERS"
+DEFAULT_WORKERS = 64
+MAX_WORKERS = 1024
+LIFTED = ("Create", "Read", "Update", "Delete")
+PLUGIN_MODULE = "pulumi.dynamic.__main__"
+ATTRIBUTE = "experimental_thread_pool"
+
+_lock = threading.Lock()
+_installed = False
+_pool: futures.ThreadPoolExecutor | None = None
+_shutdown: threading.Event | None = None
+
+
+class LiftError(Exception):
+    """Something the lift relies on is not as expected; the message says what."""
+
+
+def in_plugin() -> bool:
+    """True in the process ``python -m pulumi.dynamic`` (the engine's plugin), False in a program, CLI or test."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return getattr(spec, "name", None) == PLUGIN_MODULE
+
+
+def workers(env: dict[str, str] | os._Environ[str] | None = None) -> int:
+    """The configured pool size; raises LiftError on a value that is not a whole number in range."""
+    raw = (os.environ if env is None else env).get(WORKERS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_WORKERS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise LiftError(f"{WORKERS_ENV}={raw!r} is not a whole number") from None
+    if not 0 <= value <= MAX_WORKERS:
+        raise LiftError(f"{WORKERS_ENV}={value} is out of range 0..{MAX_WORKERS}")
+    return value
+
+
+def _servicer_functions() -> dict[str, types.FunctionType]:
+    main = sys.modules.get("__main__")
+    servicer = getattr(main, "DynamicResourceProviderServicer", None)
+    if not isinstance(servicer, type):
+        raise LiftError(f"{PLUGIN_MODULE} has no DynamicResourceProviderServicer class")
+    found: dict[str, types.FunctionType] = {}
+    for name in LIFTED:
+        function = servicer.__dict__.get(name)
+        if not isinstance(function, types.FunctionType):
+            raise LiftError(f"DynamicResourceProviderServicer.{name} is not a plain function")
+        found[name] = function
+    return found
+
+
+def _check_grpc() -> None:
+    try:
+        from grpc import _server
+    except ImportError as exc:  # pragma: no cover - grpc is what the plugin runs on
+        raise LiftError(f"grpc._server cannot be imported ({exc})") from None
+    select = getattr(_server, "_select_thread_pool_for_behavior", None)
+    code = getattr(select, "__code__", None)
+    if code is None or ATTRIBUTE not in code.co_names:
+        raise LiftError(f"grpc._server._select_thread_pool_for_behavior does not read {ATTRIBUTE}")
+
+
+def install() -> bool:
+    """Give the plugin's long calls their own pool, once per process; True when the lift is in place.
+
+    A no-op (False, silent) outside the plugin or when the setting is 0. Never raises: when something it relies
+    on is missing, the plugin keeps the stock behaviour and one line on stderr says why.
+    """
+    global _installed, _pool
+    with _lock:
+        if _installed:
+            return _pool is not None
+        _installed = True
+        if not in_plugin():
+            return False
+        _watch_shutdown()
+        size = DEFAULT_WORKERS
+        try:
+            size = workers()
+            if size == 0:
+                return False
+            functions = _servicer_functions()
+            _check_grpc()
+            pool = futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="gaussdb-wait")
+            for function in functions.values():
+                setattr(function, ATTRIBUTE, pool)
+        except Exception as exc:  # noqa: BLE001 - any surprise means: keep the stock behaviour, say so once
+            print(
+                f"gaussdb-job: waits run on the plugin's 4 workers (the {size}-worker lift did not apply: {exc})",
+                file=sys.stderr,
+                flush=True,
+            )
+            return False
+        _pool = pool
+        return True
+
+
+def pool() -> futures.ThreadPoolExecutor | None:
+    """The pool long calls run on, None when the lift is not in place."""
+    return _pool
+
+
+def _watch_shutdown() -> None:
+    """Set the shutdown event when the interpreter starts to exit, before it joins the workers still serving."""
+    global _shutdown
+    event = threading.Event()
+    # CPython runs ``threading._register_atexit`` hooks in reverse order of registration when the main thread has
+    # ended, before it joins any thread; concurrent.futures registered its own (join every pool worker) when the
+    # plugin built its pool, so this one runs first. Private since Python 3.9: when it is missing, a watcher
+    # thread that joins the main thread does the same on Pythons that release the main thread before the hooks.
+    register = getattr(threading, "_register_atexit", None)
+    if callable(register):
+        register(event.set)
+    else:  # pragma: no cover - every supported CPython has it
+
+        def watch() -> None:
+            threading.main_thread().join()
+            event.set()
+
+        threading.Thread(target=watch, name="gaussdb-shutdown-watch", daemon=True).start()
+    _shutdown = event
+
+
+def shutdown_event() -> threading.Event | None:
+    """Set when the plugin is shutting down (Ctrl-C in ``pulumi up``); None outside the plugin."""
+    return _shutdown
