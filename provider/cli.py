@@ -23,7 +23,8 @@ from types import FrameType
 from typing import Any, NoReturn, TextIO
 
 from provider import __version__, durations, validate
-from provider.budget import DEFAULT_MAX_RATE, RequestBudget
+from provider import budget as budget_module
+from provider.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
 from provider.client import TaskCenterClient
 from provider.compose import client_for
 from provider.credentials import redact, secret_values
@@ -198,7 +199,7 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         default=s,
         type=_rate,
         metavar="PER_SECOND",
-        help=f"requests per second for all jobs together (default {DEFAULT_MAX_RATE:g})",
+        help=f"requests per second for all jobs together ({MAX_RATE_ENV}; default {DEFAULT_MAX_RATE:g})",
     )
     show = parser.add_argument_group("output")
     show.add_argument(
@@ -391,7 +392,8 @@ def _wait(
     client = run.client(args)
     # One budget for the run: the gateway throttles a tenant's request rate, so the rate is what is bounded, the
     # same whether 1 or 1000 jobs are waited for. (A cap on requests in flight bounds nothing against a fast API.)
-    budget = RequestBudget(getattr(args, "max_rate", DEFAULT_MAX_RATE))
+    # The flag, else GAUSSDB_MAX_RATE, else the default; a budget of this run's own (a CLI run is one process).
+    budget = RequestBudget(getattr(args, "max_rate", None) or budget_module.max_rate({}, run.env))
     accept_scheduled: bool = getattr(args, "accept_scheduled", False)
     mode = "none" if getattr(args, "quiet", False) else getattr(args, "progress", "auto")
     display = make_display(

@@ -30,6 +30,8 @@ def aksk_env(emu: Emulator) -> dict[str, str]:
     cfg = emu.config
     return {
         "GAUSSDB_ENDPOINT": emu.url,
+        # The default budget (0.6 requests/s) would pace many-job tests by minutes; tests of the budget set their own.
+        "GAUSSDB_MAX_RATE": "50",
         "HW_PROJECT_ID": cfg.project_id,
         "HW_ACCESS_KEY": cfg.access_key,
         "HW_SECRET_KEY": cfg.secret_key,

@@ -36,7 +36,7 @@ def plugin(emu: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
     workdir = tmp_path_factory.mktemp("plugin-cwd")
     provider = serialize_provider(GaussDBJobProvider())
-    with PluginProcess(workdir, env=clean_env(), default_provider=provider) as process:
+    with PluginProcess(workdir, env=clean_env(GAUSSDB_MAX_RATE="50"), default_provider=provider) as process:
         process.configure(stack_config(emu), secret_keys=["gaussdb:secretKey"])
         yield process
 
