@@ -82,6 +82,20 @@ def parse_time(value: Any) -> datetime | None:
         return parsed
 
 
+# The job's fields as the resource outputs them and the CLI prints them, in this order.
+OUTPUT_FIELDS: tuple[str, ...] = (
+    "job_id",
+    "name",
+    "status",
+    "created",
+    "ended",
+    "process",
+    "instance",
+    "entities",
+    "fail_reason",
+)
+
+
 class Job(_Loose):
     """Table 3: one task-center job."""
 
@@ -161,17 +175,18 @@ class Job(_Loose):
 
     def fields(self) -> dict[str, Any]:
         """Every field as plain JSON values: the resource's outputs and the CLI's output, one shape for both."""
-        return {
-            "job_id": self.id,
-            "name": self.name,
-            "status": self.status,
-            "created": self.created.isoformat() if self.created else None,
-            "ended": self.ended.isoformat() if self.ended else None,
-            "process": self.process,
-            "instance": {"id": self.instance.id, "name": self.instance.name} if self.instance else None,
-            "entities": self.entities,
-            "fail_reason": self.fail_reason,
-        }
+        values = (
+            self.id,
+            self.name,
+            self.status,
+            self.created.isoformat() if self.created else None,
+            self.ended.isoformat() if self.ended else None,
+            self.process,
+            {"id": self.instance.id, "name": self.instance.name} if self.instance else None,
+            self.entities,
+            self.fail_reason,
+        )
+        return dict(zip(OUTPUT_FIELDS, values, strict=True))
 
 
 class JobResponse(_Loose):

@@ -42,24 +42,45 @@ from provider import budget as budget_module
 from provider import compose, plugin_pool, settings, validate
 from provider.credentials import CONFIG_KEYS, redact, secret_values
 from provider.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
-from provider.models import Job
+from provider.models import OUTPUT_FIELDS, Job
 from provider.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, wait_for_job
 
-INPUTS = (
-    "job_id",
-    "project_id",
-    "region",
-    "endpoint",
-    "api_path",
-    "service",
-    "timeout",
-    "fail_on_error",
-    "not_found_grace",
-    "accept_scheduled",
-)
+
+@dataclasses.dataclass(kw_only=True)
+class WaitSettings:
+    """What every wait takes besides its job ids: the inputs GaussDBJob and GaussDBJobs share.
+
+    Each defaults to stack config (``gaussdb:...``), then the environment, then the documented default.
+    """
+
+    project_id: pulumi.Input[str] | None = None
+    region: pulumi.Input[str] | None = None
+    endpoint: pulumi.Input[str] | None = None
+    api_path: pulumi.Input[str] | None = None
+    # The task center: gaussdb-mysql (default), gaussdb, gaussdb-nosql, rds, dds.
+    service: pulumi.Input[str] | None = None
+    # Seconds the wait may last (default 3600, at most 7 days): customTimeouts do not reach dynamic providers.
+    timeout: pulumi.Input[float] | None = None
+    # False: a Failed job is recorded in the outputs instead of failing the update.
+    fail_on_error: pulumi.Input[bool] | None = None
+    # Seconds a job may be unknown to the task center (it appears a few seconds after it starts).
+    not_found_grace: pulumi.Input[float] | None = None
+    # True: a job scheduled for the maintenance window (Pending) counts as done, with status Pending.
+    accept_scheduled: pulumi.Input[bool] | None = None
+
+
+@dataclasses.dataclass
+class GaussDBJobArgs(WaitSettings):
+    """Inputs of ``GaussDBJob``. Only ``job_id`` is required."""
+
+    job_id: pulumi.Input[str]
+
+
+SHARED_INPUTS = tuple(field.name for field in dataclasses.fields(WaitSettings))
+INPUTS = ("job_id", *SHARED_INPUTS)
 # Another service is another task center, so the same id names another job.
 REPLACE_ON = ("job_id", "project_id", "endpoint", "service")
-OUTPUTS = ("job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason")
+OUTPUTS = OUTPUT_FIELDS
 SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path", "service")
 # An unknown value (preview, an input computed by another resource) reaches the plugin as the wire string
 # ``pulumi.runtime.rpc.UNKNOWN`` and leaves ``deserialize_properties(..., keep_unknowns=True)`` as an instance of
@@ -281,36 +302,6 @@ class GaussDBJobProvider(ResourceProvider):
             _fail(exc, self._config, job_id)
 
 
-class GaussDBJobArgs:
-    """Inputs of ``GaussDBJob``. Only ``job_id`` is required; settings default to stack config, then env."""
-
-    def __init__(
-        self,
-        job_id: pulumi.Input[str],
-        project_id: pulumi.Input[str] | None = None,
-        region: pulumi.Input[str] | None = None,
-        endpoint: pulumi.Input[str] | None = None,
-        api_path: pulumi.Input[str] | None = None,
-        timeout: pulumi.Input[float] | None = None,
-        fail_on_error: pulumi.Input[bool] | None = None,
-        not_found_grace: pulumi.Input[float] | None = None,
-        service: pulumi.Input[str] | None = None,
-        accept_scheduled: pulumi.Input[bool] | None = None,
-    ) -> None:
-        self.job_id = job_id
-        self.project_id = project_id
-        self.region = region
-        self.endpoint = endpoint
-        self.api_path = api_path
-        self.timeout = timeout
-        self.fail_on_error = fail_on_error
-        self.not_found_grace = not_found_grace
-        # The task center (gaussdb-mysql, gaussdb, gaussdb-nosql, rds, dds); default: stack config, env, gaussdb-mysql.
-        self.service = service
-        # True: a job scheduled for the maintenance window (Pending) counts as done, with status Pending.
-        self.accept_scheduled = accept_scheduled
-
-
 class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
     """Waits (on create) for a GaussDB task-center job to complete, and exposes every field of the job.
 
@@ -340,8 +331,6 @@ class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
             unknown = set(kwargs) - set(INPUTS)
             if unknown:
                 raise TypeError(f"GaussDBJob got unexpected arguments: {', '.join(sorted(unknown))}")
-            if "job_id" not in kwargs:
-                raise TypeError("GaussDBJob needs job_id")
             args = GaussDBJobArgs(**kwargs)
         elif kwargs:
             raise TypeError("GaussDBJob takes either args or keyword arguments, not both")
@@ -352,7 +341,7 @@ class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
 
 # -- GaussDBJobs: many jobs, waited for side by side ---------------------------------------------------------------
 
-MANY_INPUTS = ("job_ids", *(key for key in INPUTS if key != "job_id"))
+MANY_INPUTS = ("job_ids", *SHARED_INPUTS)
 MANY_REPLACE_ON = ("job_ids", *(key for key in REPLACE_ON if key != "job_id"))
 MANY_OUTPUTS = ("job_ids", "jobs", "status", "failed")
 # Overall status: the first of these that any job has (a Failed job outranks one still Running, and so on).
@@ -535,36 +524,12 @@ class GaussDBJobsProvider(GaussDBJobProvider):
         return [o for o in outcomes if isinstance(o, Job)]
 
 
-class GaussDBJobsArgs:
+@dataclasses.dataclass
+class GaussDBJobsArgs(WaitSettings):
     """Inputs of ``GaussDBJobs``: ``job_ids`` (a list, or a comma-separated string as read-replica calls answer)
-    and the settings of ``GaussDBJobArgs``."""
+    and the settings every wait shares."""
 
-    def __init__(
-        self,
-        job_ids: pulumi.Input[str] | pulumi.Input[list[pulumi.Input[str]]],
-        project_id: pulumi.Input[str] | None = None,
-        region: pulumi.Input[str] | None = None,
-        endpoint: pulumi.Input[str] | None = None,
-        api_path: pulumi.Input[str] | None = None,
-        timeout: pulumi.Input[float] | None = None,
-        fail_on_error: pulumi.Input[bool] | None = None,
-        not_found_grace: pulumi.Input[float] | None = None,
-        **more: Any,
-    ) -> None:
-        self.job_ids = job_ids
-        self.project_id = project_id
-        self.region = region
-        self.endpoint = endpoint
-        self.api_path = api_path
-        self.timeout = timeout
-        self.fail_on_error = fail_on_error
-        self.not_found_grace = not_found_grace
-        # Inputs GaussDBJob gains later (INPUTS) are accepted here too.
-        unknown = set(more) - set(MANY_INPUTS)
-        if unknown:
-            raise TypeError(f"GaussDBJobs got unexpected arguments: {', '.join(sorted(unknown))}")
-        for key, value in more.items():
-            setattr(self, key, value)
+    job_ids: pulumi.Input[str] | pulumi.Input[list[pulumi.Input[str]]]
 
 
 class GaussDBJobs(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJobs"):
@@ -589,8 +554,9 @@ class GaussDBJobs(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJobs")
         **kwargs: Any,
     ) -> None:
         if args is None:
-            if "job_ids" not in kwargs:
-                raise TypeError("GaussDBJobs needs job_ids")
+            unknown = set(kwargs) - set(MANY_INPUTS)
+            if unknown:
+                raise TypeError(f"GaussDBJobs got unexpected arguments: {', '.join(sorted(unknown))}")
             args = GaussDBJobsArgs(**kwargs)
         elif kwargs:
             raise TypeError("GaussDBJobs takes either args or keyword arguments, not both")
