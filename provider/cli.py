@@ -39,7 +39,7 @@ from provider.errors import (
     WaitCancelled,
     WaitTimeout,
 )
-from provider.models import Job
+from provider.models import OUTPUT_FIELDS, Job
 from provider.services import SERVICES
 from provider.transport import Transport
 from provider.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy, wait_for_job
@@ -48,7 +48,7 @@ PROG = "gaussdb-job"
 MAX_JOBS = 1000
 MAX_RATE = 1000.0
 # Every entry of wait's JSON list has these keys (the job's fields, then how its wait ended).
-FIELD_NAMES = [*Job(id="-", status="Running").fields(), "error"]
+FIELD_NAMES = [*OUTPUT_FIELDS, "error"]
 # After Ctrl-C, how long the waits get to notice before the jobs are printed as far as known: a request in
 # flight (up to the read timeout) is not waited for.
 CANCEL_GRACE = 1.0
