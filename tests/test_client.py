@@ -13,7 +13,7 @@ from provider.client import TaskCenterClient
 from provider.compose import client_for
 from provider.errors import ApiError, AuthError, ConfigError, JobNotFound
 from provider.settings import Settings
-from provider.transport import Transport, make_session, retry_policy
+from provider.transport import Transport
 from provider.waiter import Policy, wait_for_job
 
 
@@ -139,9 +139,7 @@ def test_invalid_job_id_sends_nothing(emulator: Emulator) -> None:
 def test_a_short_burst_of_faults_is_retried_away(emulator: Emulator, kind: str) -> None:
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": kind, "count": 1, "retry_after": 0})
-    client = TaskCenterClient(
-        _settings(emulator), _aksk(emulator), session=make_session(retry_policy(backoff_factor=0.01))
-    )
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(backoff_factor=0.01))
     if kind == "garbage":
         # A 200 with a broken body is not retried by the transport: the waiter rides it out as transient.
         with pytest.raises(ApiError) as caught:
@@ -156,9 +154,7 @@ def test_a_short_burst_of_faults_is_retried_away(emulator: Emulator, kind: str) 
 def test_a_lasting_fault_becomes_a_transient_api_error(emulator: Emulator, kind: str, status: int) -> None:
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": kind, "count": 10, "retry_after": 0})
-    client = TaskCenterClient(
-        _settings(emulator), _aksk(emulator), session=make_session(retry_policy(total=2, backoff_factor=0.01))
-    )
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(retries=2, backoff_factor=0.01))
     with pytest.raises(ApiError) as caught:
         client.get_job(created["id"])
     assert caught.value.transient and caught.value.status == status
@@ -169,9 +165,7 @@ def test_a_lasting_fault_becomes_a_transient_api_error(emulator: Emulator, kind:
 def test_dropped_connections_become_a_transient_api_error(emulator: Emulator) -> None:
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": "reset", "count": 10})
-    client = TaskCenterClient(
-        _settings(emulator), _aksk(emulator), session=make_session(retry_policy(total=2, backoff_factor=0.01))
-    )
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(retries=2, backoff_factor=0.01))
     with pytest.raises(ApiError, match="connection") as caught:
         client.get_job(created["id"])
     assert caught.value.transient
