@@ -48,6 +48,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from provider import __version__
+from provider import deadline as deadlines
 from provider.errors import ConfigError
 from provider.validate import is_loopback
 
@@ -155,9 +156,6 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 _GUARD: ContextVar[_Guard | None] = ContextVar("gaussdb_guard", default=None)
-# The deadline of the call this thread is in, so a nested call (the IAM login made while authenticating a
-# task-center request) gets no more time than the call it serves.
-_DEADLINE: ContextVar[float | None] = ContextVar("gaussdb_deadline", default=None)
 
 
 class _GuardedConnection(HTTPConnection):
@@ -229,8 +227,9 @@ def make_session(retry: Retry | None = None, pool_size: int = 32) -> requests.Se
     """A session whose requests can be cut off by the watchdog. ``retry`` is for callers that send through the
     session directly; ``fetch`` retries by itself (to keep its sleeps within the deadline), so it passes none."""
     session = requests.Session()
-    adapter = _GuardedAdapter(max_retries=retry or Retry(0, read=False, redirect=0), pool_maxsize=pool_size)
-    adapter.pool_connections = 4
+    adapter = _GuardedAdapter(
+        max_retries=retry or Retry(0, read=False, redirect=0), pool_connections=4, pool_maxsize=pool_size
+    )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = f"gaussdb-job/{__version__} (+python-requests)"
@@ -363,13 +362,13 @@ class Transport:
         a call this one is made within). Raises ``requests`` errors: ``DeadlineExceeded`` (a ``Timeout``) when
         time ran out with nothing to show, ``ResponseTooLarge``, ``ConnectionError``; ``ProxyRefused``."""
         now = time.monotonic()
-        limit = now + self.call_seconds if deadline is None else deadline
-        outer = _DEADLINE.get()
-        limit = min(limit, outer) if outer is not None else limit
+        outer = deadlines.current()
+        if deadline is None and outer is None:
+            deadline = now + self.call_seconds
         proxies = proxies_for(url)
         retry = self.retry()
-        token = _DEADLINE.set(limit)
-        try:
+        with deadlines.within(deadline) as limit:
+            assert limit is not None
             while True:
                 outcome: requests.Response | requests.RequestException
                 try:
@@ -393,8 +392,6 @@ class Transport:
                 if time.monotonic() + pause >= limit:
                     return _final(outcome)  # no time to wait and try again: the last outcome stands
                 sleep(pause)
-        finally:
-            _DEADLINE.reset(token)
 
     def _pause(self, retry: Retry, outcome: requests.Response | requests.RequestException) -> float:
         if isinstance(outcome, requests.Response) and outcome.headers.get("Retry-After"):
@@ -432,7 +429,7 @@ class Transport:
                 timeout=timeout,
                 stream=True,
                 allow_redirects=False,
-                proxies=dict(proxies),
+                proxies=dict(proxies),  # type: ignore[arg-type]  # None entries disable a proxy
                 **kwargs,
             )
             read_body(response, self.max_response_bytes)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from provider import deadline as deadlines
 from provider.budget import RequestBudget
 from provider.errors import ApiError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
 from provider.models import Job
@@ -164,6 +165,23 @@ def next_delay(
     return delay
 
 
+# The poll at the deadline gets this long to be answered: without it the last poll could never be read.
+LAST_POLL_GRACE = 1.0
+
+
+def _request_deadline(
+    clock: Callable[[], float], start: float, deadline: float, failing_since: float | None, policy: Policy
+) -> float | None:
+    """The ``time.monotonic`` time by which this poll's request must end (``provider.deadline``): the wait's
+    deadline, or the end of the outage limit when already failing. None in virtual time: the fetch is a fake."""
+    if clock is not time.monotonic:
+        return None
+    end = deadline + LAST_POLL_GRACE
+    if failing_since is not None:
+        end = min(end, start + failing_since + policy.outage_limit + LAST_POLL_GRACE)
+    return end
+
+
 def wait_for_job(
     fetch: Callable[[], Job],
     *,
@@ -207,7 +225,8 @@ def wait_for_job(
             raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
         polled = clock() - start
         try:
-            job = fetch()
+            with deadlines.within(_request_deadline(clock, start, deadline, failing_since, policy)):
+                job = fetch()
             if budget is not None:
                 budget.feedback(throttled=False)
         except JobNotFound as exc:
