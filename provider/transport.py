@@ -298,15 +298,15 @@ def read_body(response: requests.Response, limit: int = MAX_RESPONSE_BYTES) -> b
         if not encoding and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
             raise ResponseTooLarge(f"answer larger than {limit} bytes")
         body = _decoded(raw.stream(CHUNK_BYTES, decode_content=False), encoding, limit)
+    except ResponseTooLarge:  # first: requests' errors are OSErrors too
+        response.close()  # the rest is never read: the connection is dropped
+        raise
     except ReadTimeoutError:
         response.close()
         raise requests.ReadTimeout("read timed out") from None
     except (HTTPError, OSError, zlib.error) as exc:
         response.close()
         raise requests.ConnectionError(f"answer cut short: {type(exc).__name__}") from None
-    except ResponseTooLarge:
-        response.close()  # the rest is never read: the connection is dropped
-        raise
     response._content = body
     response._content_consumed = True  # type: ignore[attr-defined]
     return body
