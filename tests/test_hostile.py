@@ -33,7 +33,7 @@ from provider.waiter import Policy, wait_for_job
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 OTHER_ID = "b9767ede-fe0f-4888-9003-e843a4c90515"
 PROJECT = "0" * 32
-TOKEN = "hostile-test-token-0001"  # noqa: S105
+TOKEN = "hostile-test-token-0001"
 BIN = Path(sys.executable).parent
 # A call with a deadline D seconds away must end by D + this (thread wake-ups, a loaded 2-core box).
 MARGIN = 1.5
@@ -208,8 +208,6 @@ def _gzip_bomb(size: int) -> bytes:
     return b"".join(compressor.compress(block) for _ in range(size >> 20)) + compressor.flush()
 
 
-
-
 def huge_fixed(conn: socket.socket, request: bytes) -> None:
     size = 50 << 20
     conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode())
@@ -303,7 +301,9 @@ def test_an_answer_for_another_job_is_transient_and_the_wait_goes_on() -> None:
 
 
 def test_escape_sequences_are_kept_in_the_job_and_cleaned_for_display() -> None:
-    hostile = "\x1b]0;owned\x07\x1b[2Jdisk\nfull\u202e" + "x" * 500_000  # the cap is 1 MiB: a 5 MB reason is refused whole
+    hostile = (
+        "\x1b]0;owned\x07\x1b[2Jdisk\nfull\u202e" + "x" * 500_000
+    )  # the cap is 1 MiB: a 5 MB reason is refused whole
     body = job_body(status="Failed", process="", fail_reason=hostile)
     with Hostile(lambda conn, request: conn.sendall(answer(body))) as server:
         job = client_for(server.url).get_job(JOB_ID)
