@@ -301,9 +301,8 @@ def test_an_answer_for_another_job_is_transient_and_the_wait_goes_on() -> None:
 
 
 def test_escape_sequences_are_kept_in_the_job_and_cleaned_for_display() -> None:
-    hostile = (
-        "\x1b]0;owned\x07\x1b[2Jdisk\nfull\u202e" + "x" * 500_000
-    )  # the cap is 1 MiB: a 5 MB reason is refused whole
+    # Under the 1 MiB cap (a 5 MB reason is refused whole, as too large).
+    hostile = "\x1b]0;owned\x07\x1b[2Jdisk\nfull\u202e" + "x" * 500_000
     body = job_body(status="Failed", process="", fail_reason=hostile)
     with Hostile(lambda conn, request: conn.sendall(answer(body))) as server:
         job = client_for(server.url).get_job(JOB_ID)
@@ -365,3 +364,59 @@ def test_plain_http_through_a_proxy_is_refused_and_nothing_is_sent(monkeypatch: 
         with pytest.raises(ConfigError, match="clear text through a proxy"):
             client.get_job(JOB_ID)
         assert proxy.connections == 0
+
+
+# --- a hostile IAM -----------------------------------------------------------------------------------------
+
+
+def iam(token_body: object, token: str = "iam-issued-token-0001") -> Behaviour:
+    def behaviour(conn: socket.socket, request: bytes) -> None:
+        if request.startswith(b"POST /v3/auth/tokens"):
+            conn.sendall(answer(json.dumps(token_body).encode(), "201 Created", f"X-Subject-Token: {token}\r\n"))
+        else:
+            conn.sendall(answer(job_body(status="Completed", process="")))
+
+    return behaviour
+
+
+ISSUED = "2026-01-01T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize(
+    "token_body",
+    [
+        {"token": ["not", "an", "object"]},
+        ["not", "an", "object"],
+        {"token": {"issued_at": ISSUED, "expires_at": "2026-01-02T00:00:00"}},  # aware and naive
+        {"token": {"issued_at": ISSUED, "expires_at": ISSUED}},  # expires when issued
+        {"token": {"issued_at": ISSUED, "expires_at": "2025-12-31T00:00:00Z"}},  # expires before issued
+        {"token": {"issued_at": 17, "expires_at": {"a": 1}}},
+    ],
+    ids=["token-list", "body-list", "naive-and-aware", "expires-when-issued", "expires-before", "not-strings"],
+)
+def test_odd_iam_answers_give_a_usable_token_without_a_login_per_request(token_body: object) -> None:
+    with Hostile(iam(token_body)) as server:
+        client = client_for(server.url)
+        client._auth = PasswordAuth(f"{server.url}/v3", "user", "hostile-password", "domain", PROJECT)
+        for _ in range(3):
+            assert client.get_job(JOB_ID).status == "Completed"
+        logins = [r for r in server.requests if r.startswith(b"POST /v3/auth/tokens")]
+    assert len(logins) == 1  # a sane lifetime was assumed: the token is reused
+
+
+@pytest.mark.parametrize("token", ["tok\x1b[2Jen", "tok en", "x" * 20000])
+def test_an_unusable_iam_token_is_a_clean_api_error(token: str) -> None:
+    with Hostile(iam({"token": {}}, token=token)) as server:
+        client = client_for(server.url, retries=0)
+        client._auth = PasswordAuth(f"{server.url}/v3", "user", "hostile-password", "domain", PROJECT)
+        with pytest.raises(ApiError, match="without a usable token"):
+            client.get_job(JOB_ID)
+
+
+def test_a_hung_iam_login_ends_with_the_task_center_calls_deadline() -> None:
+    with Hostile(lambda conn, request: hang(30)) as server:
+        client = client_for(server.url)
+        client._auth = PasswordAuth(f"{server.url}/v3", "user", "hostile-password", "domain", PROJECT)
+        error, elapsed = timed_call(client, 1.0)
+    assert isinstance(error, ApiError) and error.transient
+    assert elapsed < 1.0 + MARGIN

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -109,3 +112,49 @@ def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
             f"{per_job:.1f} requests per job, {stats['total'] / elapsed:.0f} requests/s on average"
         )
         assert per_job < 10
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
+def test_the_emulator_out_of_descriptors_backs_off_and_recovers() -> None:
+    """With its descriptors used up, accept() fails with EMFILE while the listening socket stays readable: the
+    emulator must wait, not spin, and serve again once connections close."""
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    proc = subprocess.Popen(
+        [str(BIN / "gaussdb-emulator"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=few_descriptors,
+    )
+    hogs: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        line = ""
+        while "listening on" not in line:
+            line = proc.stdout.readline()
+            assert line, "the emulator exited before listening"
+        url = line.split("listening on", 1)[1].strip()
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        hogs = [socket.create_connection((host, int(port)), timeout=5) for _ in range(80)]  # more than 48
+        # Every descriptor taken: one request gets an answer only after connections are freed.
+        before = _cpu_seconds(proc.pid)
+        time.sleep(1.0)  # a window to measure CPU in, not synchronisation
+        spent = _cpu_seconds(proc.pid) - before
+        assert spent < 0.5, f"the emulator burnt {spent:.2f} s of CPU in 1 s while out of descriptors"
+        for hog in hogs:
+            hog.close()
+        hogs = []
+        assert requests.get(f"{url}/_emulator/stats", timeout=10).ok  # serving again
+    finally:
+        for hog in hogs:
+            hog.close()
+        proc.terminate()
+        proc.wait(timeout=10)
