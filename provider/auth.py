@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.auth import AuthBase
 
+from provider import deadline as deadlines
 from provider import signer
 from provider.credentials import remember_secret
 from provider.errors import ApiError, AuthError
@@ -185,7 +186,13 @@ class PasswordAuth(AuthBase):
         return _CachedToken(token, self._clock() + max(0.0, lifetime - margin))
 
     def token(self, *, refused: str | None = None) -> str:
-        with _TOKENS_LOCK:
+        # One login at a time; a caller waits for another's login no longer than its own call may last, so a
+        # hung IAM holds back no other job past its deadline.
+        deadline = deadlines.current()
+        wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not _TOKENS_LOCK.acquire(timeout=wait):
+            raise ApiError("IAM login still in progress at the deadline", transient=True)
+        try:
             cached = _TOKENS.get(self._key)
             stale = cached is None or self._clock() >= cached.renew_at or cached.value == refused
             if stale:
@@ -193,6 +200,8 @@ class PasswordAuth(AuthBase):
                 _TOKENS[self._key] = cached
             assert cached is not None
             return cached.value
+        finally:
+            _TOKENS_LOCK.release()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["X-Auth-Token"] = self.token()

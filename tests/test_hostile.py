@@ -420,3 +420,23 @@ def test_a_hung_iam_login_ends_with_the_task_center_calls_deadline() -> None:
         error, elapsed = timed_call(client, 1.0)
     assert isinstance(error, ApiError) and error.transient
     assert elapsed < 1.0 + MARGIN
+
+
+def test_a_hung_iam_login_holds_back_no_other_call_past_its_deadline() -> None:
+    in_login = threading.Event()
+
+    def behaviour(conn: socket.socket, request: bytes) -> None:
+        in_login.set()
+        hang(30)
+
+    with Hostile(behaviour) as server:
+        first, second = client_for(server.url), client_for(server.url)
+        for client in (first, second):
+            client._auth = PasswordAuth(f"{server.url}/v3", "user", "hostile-password", "domain", PROJECT)
+        slow = threading.Thread(target=timed_call, args=(first, 3.5))
+        slow.start()
+        assert in_login.wait(5)  # the first call is inside the login, holding the token lock
+        error, elapsed = timed_call(second, 1.0)
+        slow.join()
+    assert isinstance(error, ApiError) and error.transient
+    assert elapsed < 1.0 + MARGIN
