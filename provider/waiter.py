@@ -170,16 +170,16 @@ LAST_POLL_GRACE = 1.0
 
 
 def _request_deadline(
-    clock: Callable[[], float], start: float, deadline: float, failing_since: float | None, policy: Policy
+    clock: Callable[[], float], start: float, deadline: float, outage_from: float, policy: Policy
 ) -> float | None:
     """The ``time.monotonic`` time by which this poll's request must end (``provider.deadline``): the wait's
-    deadline, or the end of the outage limit when already failing. None in virtual time: the fetch is a fake."""
+    deadline or the end of the outage limit (a request hanging that long is an outage that long), whichever is
+    first, plus the grace. None in virtual time: the fetch is a fake."""
     if clock is not time.monotonic:
         return None
-    end = deadline + LAST_POLL_GRACE
-    if failing_since is not None:
-        end = min(end, start + failing_since + policy.outage_limit + LAST_POLL_GRACE)
-    return end
+    # At least the grace from now: a poll after the outage limit can still say what the outage is.
+    outage_end = max(start + outage_from + policy.outage_limit, clock())
+    return min(deadline, outage_end) + LAST_POLL_GRACE
 
 
 def wait_for_job(
@@ -225,7 +225,8 @@ def wait_for_job(
             raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
         polled = clock() - start
         try:
-            with deadlines.within(_request_deadline(clock, start, deadline, failing_since, policy)):
+            outage_from = polled if failing_since is None else failing_since
+            with deadlines.within(_request_deadline(clock, start, deadline, outage_from, policy)):
                 job = fetch()
             if budget is not None:
                 budget.feedback(throttled=False)

@@ -173,6 +173,17 @@ def test_a_wait_against_a_hung_server_ends_at_its_timeout() -> None:
     assert elapsed < 1.5 + 1.0 + MARGIN  # the deadline, the last poll's grace, the margin
 
 
+def test_a_hung_server_ends_a_wait_at_the_outage_limit() -> None:
+    with Hostile(lambda conn, request: hang(30)) as server:
+        client = client_for(server.url)
+        started = time.monotonic()
+        with pytest.raises(ApiError, match="deadline"):
+            wait_for_job(lambda: client.get_job(JOB_ID), timeout=60, policy=Policy(min_interval=0.2, outage_limit=1))
+        elapsed = time.monotonic() - started
+    # The limit, a grace for each of the two polls it spans, one backoff sleep, the margin.
+    assert elapsed < 1.0 + 2 * 1.0 + 1.0 + MARGIN
+
+
 def test_a_hung_job_does_not_hold_back_another_jobs_wait() -> None:
     def behaviour(conn: socket.socket, request: bytes) -> None:
         if JOB_ID.encode() in request:
@@ -433,7 +444,7 @@ def test_a_hung_iam_login_holds_back_no_other_call_past_its_deadline() -> None:
         first, second = client_for(server.url), client_for(server.url)
         for client in (first, second):
             client._auth = PasswordAuth(f"{server.url}/v3", "user", "hostile-password", "domain", PROJECT)
-        slow = threading.Thread(target=timed_call, args=(first, 3.5))
+        slow = threading.Thread(target=timed_call, args=(first, 3.0))
         slow.start()
         assert in_login.wait(5)  # the first call is inside the login, holding the token lock
         error, elapsed = timed_call(second, 1.0)
