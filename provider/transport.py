@@ -433,6 +433,10 @@ class Transport:
                 **kwargs,
             )
             read_body(response, self.max_response_bytes)
+            if guard.fired:
+                # The cut can look like an end of headers or body to http.client: never trust what was read.
+                response.close()
+                raise DeadlineExceeded(f"no complete answer within {end - now:.3g} s")
             return response
         except requests.RequestException as exc:
             if guard.fired and not isinstance(exc, ResponseTooLarge):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -149,7 +151,40 @@ def test_a_trickling_answer_is_cut_off_at_the_deadline(part: str) -> None:
 
     with Hostile(behaviour) as server:
         error, elapsed = timed_call(client_for(server.url), 1.5)
-    assert isinstance(error, ApiError) and error.transient
+    assert isinstance(error, ApiError) and error.transient and "deadline" in str(error)
+    assert elapsed < 1.5 + MARGIN
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a test certificate")
+def test_a_trickling_tls_answer_is_cut_off_at_the_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog shuts down the TCP socket under TLS too (not the TLS state a reader is using)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"),
+            *("-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    whole = answer(job_body())
+
+    def behaviour(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(whole[:20])
+        server.trickle(conn, whole[20:], 0.2)
+
+    server = Hostile(behaviour)
+    server._listener = context.wrap_socket(server._listener, server_side=True)
+    with server:
+        client = client_for(server.url.replace("http://", "https://"))
+        error, elapsed = timed_call(client, 1.5)
+        server.behaviour = lambda conn, request: conn.sendall(answer(job_body(status="Completed", process="")))
+        assert client.get_job(JOB_ID).status == "Completed"  # TLS verified, and the client still works
+    assert isinstance(error, ApiError) and "deadline" in str(error)
     assert elapsed < 1.5 + MARGIN
 
 
