@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -210,3 +211,13 @@ def test_client_for_resolves_argument_over_config_over_environment(emulator: Emu
     client = client_for({"project_id": cfg.project_id}, {**config, "gaussdb:secretKey": "bad-secret-0000"}, env)
     with pytest.raises(AuthError):
         client.get_job(created["id"])
+
+
+def test_a_deadline_already_passed_sends_nothing(emulator: Emulator) -> None:
+    created = emulator.create_job(duration=0)
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator))
+    with pytest.raises(ApiError, match="deadline") as caught:
+        client.get_job(created["id"], deadline=time.monotonic() - 1)
+    assert caught.value.transient
+    assert emulator.stats()["total"] == 0
+    assert client.get_job(created["id"], deadline=time.monotonic() + 10).status == "Completed"
