@@ -64,6 +64,13 @@ class TaskCenterClient:
             ) from None
         except requests.RequestException as exc:
             raise ApiError(f"request to {self._host} failed: {type(exc).__name__}", transient=True) from None
+        if json_too_deep(response.content):
+            # Checked before any parser recurses into it (the standard library's would raise RecursionError).
+            raise ApiError(
+                f"malformed response from the task center (JSON nested deeper than {MAX_JSON_DEPTH} levels)",
+                status=response.status_code,
+                transient=True,
+            )
         return parse_response(response, job_id)
 
     def close(self) -> None:
@@ -97,13 +104,6 @@ def parse_response(response: requests.Response, job_id: str) -> Job:
     request_id = response.headers.get("X-Request-Id")
     status = response.status_code
     if status == 200:
-        if json_too_deep(response.content):
-            raise ApiError(
-                f"malformed response from the task center (JSON nested deeper than {MAX_JSON_DEPTH} levels)",
-                status=status,
-                request_id=request_id,
-                transient=True,
-            )
         try:
             job = JobResponse.model_validate_json(response.content).job
         except ValidationError as exc:
