@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -423,13 +423,14 @@ class Transport:
         _WATCHDOG.arm(end, guard)
         try:
             timeout = (min(self.connect_timeout, left), min(self.read_timeout, left))
-            response = session.request(
-                method,
+            # The verb's own method (session.get, session.post): a Session subclass that overrides it sees the call.
+            send: Callable[..., requests.Response] = getattr(session, method.lower())
+            response = send(
                 url,
                 timeout=timeout,
                 stream=True,
                 allow_redirects=False,
-                proxies=dict(proxies),  # type: ignore[arg-type]  # None entries disable a proxy
+                proxies=dict(proxies),  # None entries disable a proxy
                 **kwargs,
             )
             read_body(response, self.max_response_bytes)
