@@ -7,6 +7,7 @@ Runs on the standard library's ThreadingHTTPServer (a thread per connection) spe
 from __future__ import annotations
 
 import copy
+import errno
 import ipaddress
 import json
 import re
@@ -153,6 +154,10 @@ class _State:
         self.stats.clear()
 
 
+# accept() failing for lack of descriptors or kernel memory: worth a pause, not an immediate retry.
+_RESOURCE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     # Closing connections at stop makes handler threads exit; joining them as well could only add a hang.
@@ -164,6 +169,7 @@ class _Server(ThreadingHTTPServer):
         self.state = state
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._accept_backoff = 0.0
         host = state.config.host
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         super().__init__((host, state.config.port), _Handler)
@@ -173,6 +179,23 @@ class _Server(ThreadingHTTPServer):
         TCPServer.server_bind(self)
         self.server_name = str(self.server_address[0])
         self.server_port = int(self.server_address[1])
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept a connection; out of descriptors (or buffers), back off instead of spinning.
+
+        The listening socket stays readable while accept fails with EMFILE, so the serve loop would retry at
+        once, forever, at 100 % CPU. Waiting a little (doubling up to a second, cut short by stop) lets handler
+        threads finish and free descriptors; the pending connection is accepted then.
+        """
+        try:
+            connection, address = super().get_request()
+        except OSError as exc:
+            if exc.errno in _RESOURCE_ERRNOS:
+                self._accept_backoff = min(max(self._accept_backoff * 2, 0.05), 1.0)
+                self.state.stopping.wait(self._accept_backoff)
+            raise  # socketserver skips this round
+        self._accept_backoff = 0.0
+        return connection, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:

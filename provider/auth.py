@@ -6,19 +6,23 @@ and hold credentials only while the client lives; they are never pickled into Pu
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
 
+from provider import deadline as deadlines
 from provider import signer
 from provider.credentials import remember_secret
 from provider.errors import ApiError, AuthError
-from provider.transport import REQUEST_TIMEOUT, make_session
+from provider.jsondepth import json_too_deep
+from provider.transport import DEFAULT_TRANSPORT, make_session, read_body
 
 
 class AkSkAuth(AuthBase):
@@ -84,13 +88,39 @@ _TOKENS: dict[tuple[str, ...], _CachedToken] = {}
 _TOKENS_LOCK = threading.Lock()
 
 
+# A token goes into a header: visible ASCII only (IAM's are a few KB of base64-like text).
+_TOKEN = re.compile(r"[!-~]{1,16384}")
+DEFAULT_TOKEN_LIFETIME = 24 * 3600.0
+
+
 def _iam_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 64:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # IAM's times are UTC; one without an offset is read as UTC, so naive and aware times can be compared.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _lifetime(body: bytes) -> float:
+    """The token's lifetime in seconds from IAM's own pair of times (a skewed local clock does not matter);
+    24 h (IAM's default) when the body does not say, or says something impossible."""
+    try:
+        info = json.loads(body).get("token") if not json_too_deep(body) else None
+    except (ValueError, AttributeError):
+        info = None
+    if not isinstance(info, dict):
+        return DEFAULT_TOKEN_LIFETIME
+    expires, issued = _iam_time(info.get("expires_at")), _iam_time(info.get("issued_at"))
+    if expires is None or issued is None:
+        return DEFAULT_TOKEN_LIFETIME
+    lifetime = (expires - issued).total_seconds()
+    if not 0 < lifetime <= 7 * DEFAULT_TOKEN_LIFETIME:
+        # Expiring before it was issued would mean a login before every request: not believed.
+        return DEFAULT_TOKEN_LIFETIME
+    return lifetime
 
 
 class PasswordAuth(AuthBase):
@@ -130,8 +160,10 @@ class PasswordAuth(AuthBase):
         }
         self._session = self._session or make_session()
         url = f"{self._auth_url}/auth/tokens"
+        # Through the transport: the login gets no more time than the task-center call it authenticates (its
+        # deadline is inherited), and its answer is read within the size cap.
         try:
-            response = self._session.post(url, json=body, timeout=REQUEST_TIMEOUT, allow_redirects=False)
+            response = DEFAULT_TRANSPORT.fetch(self._session, "POST", url, json=body)
         except requests.RequestException as exc:
             raise ApiError(
                 f"could not reach IAM at {urlsplit(url).netloc}: {type(exc).__name__}", transient=True
@@ -142,25 +174,25 @@ class PasswordAuth(AuthBase):
                 f"{self._domain!r} (HTTP {response.status_code})"
             )
         token = response.headers.get("X-Subject-Token")
-        if response.status_code != 201 or not token:
+        if response.status_code != 201 or not token or not _TOKEN.fullmatch(token):
             raise ApiError(
-                f"IAM answered HTTP {response.status_code} without a token",
+                f"IAM answered HTTP {response.status_code} without a usable token",
                 status=response.status_code,
                 transient=response.status_code >= 500,
             )
-        try:
-            info = response.json().get("token", {})
-        except (ValueError, AttributeError):
-            info = {}
-        expires, issued = _iam_time(info.get("expires_at")), _iam_time(info.get("issued_at"))
-        # Lifetime from the server's own pair of times, so a skewed local clock does not matter.
-        lifetime = (expires - issued).total_seconds() if expires and issued else 24 * 3600.0
+        lifetime = _lifetime(response.content)
         margin = min(300.0, lifetime / 10)
         remember_secret(token)
         return _CachedToken(token, self._clock() + max(0.0, lifetime - margin))
 
     def token(self, *, refused: str | None = None) -> str:
-        with _TOKENS_LOCK:
+        # One login at a time; a caller waits for another's login no longer than its own call may last, so a
+        # hung IAM holds back no other job past its deadline.
+        deadline = deadlines.current()
+        wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not _TOKENS_LOCK.acquire(timeout=wait):
+            raise ApiError("IAM login still in progress at the deadline", transient=True)
+        try:
             cached = _TOKENS.get(self._key)
             stale = cached is None or self._clock() >= cached.renew_at or cached.value == refused
             if stale:
@@ -168,6 +200,8 @@ class PasswordAuth(AuthBase):
                 _TOKENS[self._key] = cached
             assert cached is not None
             return cached.value
+        finally:
+            _TOKENS_LOCK.release()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["X-Auth-Token"] = self.token()
@@ -178,7 +212,10 @@ class PasswordAuth(AuthBase):
         if response.status_code != 401 or getattr(response.request, "_gaussdb_retried", False):
             return response
         sent = response.request.headers.get("X-Auth-Token")
-        response.content  # noqa: B018 - drain the body so the connection returns to the pool
+        try:
+            read_body(response)  # drain (within the cap) so the connection returns to the pool
+        except requests.RequestException:
+            pass  # the connection is dropped instead
         response.close()
         retry = response.request.copy()
         retry._gaussdb_retried = True  # type: ignore[attr-defined]

@@ -12,10 +12,12 @@ from requests.auth import AuthBase
 
 from provider import validate
 from provider.errors import ApiError, AuthError, JobNotFound
+from provider.jsondepth import MAX_JSON_DEPTH, json_too_deep
 from provider.models import ErrorBody, Job, JobEnvelope, JobList
+from provider.sanitize import clean
 from provider.services import DEFAULT_SERVICE, JOB_DOES_NOT_EXIST, SERVICES, Service
 from provider.settings import Settings
-from provider.transport import DEFAULT_TRANSPORT, Transport
+from provider.transport import DEFAULT_TRANSPORT, DeadlineExceeded, ResponseTooLarge, Transport
 
 NOT_FOUND_CODE = JOB_DOES_NOT_EXIST
 
@@ -37,16 +39,24 @@ class TaskCenterClient:
         self._host = urlsplit(settings.endpoint).netloc
         self._service = settings.service_row
 
-    def get_job(self, job_id: str) -> Job:
+    def get_job(self, job_id: str, *, deadline: float | None = None) -> Job:
+        """The job, read in one call that ends by ``deadline`` (``time.monotonic`` seconds; None: the
+        transport's own bound for one call) whatever the server does: retries, Retry-After sleeps and the whole
+        answer all count against it. Raises ``ApiError`` (transient for what may pass), ``AuthError``,
+        ``JobNotFound``, ``ConfigError`` (nothing sent)."""
         job_id = validate.job_id(job_id)
+        url = self.settings.jobs_url()
         try:
-            response = self._session.get(
-                self.settings.jobs_url(),
-                params={"id": job_id},
-                auth=self._auth,
-                timeout=self._timeout,
-                allow_redirects=False,
+            response = self._transport.fetch(
+                self._session, "GET", url, deadline=deadline, params={"id": job_id}, auth=self._auth
             )
+        except ResponseTooLarge:
+            raise ApiError(
+                f"answer from {self._host} larger than {self._transport.max_response_bytes} bytes: not read",
+                transient=True,
+            ) from None
+        except DeadlineExceeded:
+            raise ApiError(f"no complete answer from {self._host} before the deadline", transient=True) from None
         except requests.Timeout:
             raise ApiError(
                 f"no answer from {self._host} within {self._timeout[1]:g} s (retried)", transient=True
@@ -57,6 +67,13 @@ class TaskCenterClient:
             ) from None
         except requests.RequestException as exc:
             raise ApiError(f"request to {self._host} failed: {type(exc).__name__}", transient=True) from None
+        if json_too_deep(response.content):
+            # Checked before any parser recurses into it (the standard library's would raise RecursionError).
+            raise ApiError(
+                f"malformed response from the task center (JSON nested deeper than {MAX_JSON_DEPTH} levels)",
+                status=response.status_code,
+                transient=True,
+            )
         return parse_response(response, job_id, self._service)
 
     def close(self) -> None:
@@ -78,7 +95,9 @@ def _connection_reason(exc: requests.ConnectionError) -> str:
 
 def _error_body(response: requests.Response) -> ErrorBody:
     try:
-        body = response.json()
+        if json_too_deep(response.content):
+            return ErrorBody()
+        body = json.loads(response.content)
         return ErrorBody.model_validate(body) if isinstance(body, dict) else ErrorBody()
     except (ValueError, ValidationError):
         return ErrorBody()
@@ -104,17 +123,20 @@ def parse_response(response: requests.Response, job_id: str, service: Service | 
             # GeminiDB answers a query for an unknown id with an empty list.
             raise JobNotFound(job_id)
         if job.id.lower() != job_id.lower():
+            # A gateway or cache mix-up, not an answer about this job: transient, the next poll asks again.
             raise ApiError(
-                f"the task center answered for job {job.id} when asked for {job_id}",
+                f"the task center answered for job {clean(job.id, 60)} when asked for {job_id}",
                 status=status,
                 request_id=request_id,
+                transient=True,
             )
         return job
     body = _error_body(response)
     code, msg = body.error_code, body.error_msg
-    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {msg}" if msg else "")
+    # Server text goes into messages people read: no control characters, no screenfuls.
+    detail = f"HTTP {status}" + (f" {clean(code, 40)}" if code else "") + (f": {clean(msg, 300)}" if msg else "")
     if request_id:
-        detail += f" (request id {request_id})"
+        detail += f" (request id {clean(request_id, 80)})"
     if code is not None and code.strip().upper() in row.not_found_codes:
         raise JobNotFound(job_id)
     if status == 401:
@@ -123,7 +145,7 @@ def parse_response(response: requests.Response, job_id: str, service: Service | 
         raise AuthError(f"not authorized for project {response.url and _project_of(response.url)} ({detail})")
     if not code and "json" not in response.headers.get("Content-Type", ""):
         detail = f"HTTP {status} with a non-JSON body (a gateway or proxy page)" + (
-            f" (request id {request_id})" if request_id else ""
+            f" (request id {clean(request_id, 80)})" if request_id else ""
         )
     transient = status == 429 or status >= 500
     raise ApiError(

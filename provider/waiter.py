@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from provider import deadline as deadlines
 from provider.budget import RequestBudget
 from provider.errors import ApiError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
 from provider.models import Job
@@ -192,6 +193,23 @@ def budget_priority(trend: Trend, elapsed: float, policy: Policy) -> float:
     return -tolerance
 
 
+# The poll at the deadline gets this long to be answered: without it the last poll could never be read.
+LAST_POLL_GRACE = 1.0
+
+
+def _request_deadline(
+    clock: Callable[[], float], start: float, deadline: float, outage_from: float, policy: Policy
+) -> float | None:
+    """The ``time.monotonic`` time by which this poll's request must end (``provider.deadline``): the wait's
+    deadline or the end of the outage limit (a request hanging that long is an outage that long), whichever is
+    first, plus the grace. None in virtual time: the fetch is a fake."""
+    if clock is not time.monotonic:
+        return None
+    # At least the grace from now: a poll after the outage limit can still say what the outage is.
+    outage_end = max(start + outage_from + policy.outage_limit, clock())
+    return min(deadline, outage_end) + LAST_POLL_GRACE
+
+
 def wait_for_job(
     fetch: Callable[[], Job],
     *,
@@ -245,7 +263,9 @@ def wait_for_job(
             raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
         polled = clock() - start
         try:
-            job = fetch()
+            outage_from = polled if failing_since is None else failing_since
+            with deadlines.within(_request_deadline(clock, start, deadline, outage_from, policy)):
+                job = fetch()
             if budget is not None:
                 budget.feedback(throttled=False)
         except JobNotFound as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from provider.client import TaskCenterClient
 from provider.compose import client_for
 from provider.errors import ApiError, AuthError, ConfigError, JobNotFound
 from provider.settings import Settings
-from provider.transport import Transport, make_session, retry_policy
+from provider.transport import Transport
 from provider.waiter import Policy, wait_for_job
 
 
@@ -139,9 +140,7 @@ def test_invalid_job_id_sends_nothing(emulator: Emulator) -> None:
 def test_a_short_burst_of_faults_is_retried_away(emulator: Emulator, kind: str) -> None:
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": kind, "count": 1, "retry_after": 0})
-    client = TaskCenterClient(
-        _settings(emulator), _aksk(emulator), session=make_session(retry_policy(backoff_factor=0.01))
-    )
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(backoff_factor=0.01))
     if kind == "garbage":
         # A 200 with a broken body is not retried by the transport: the waiter rides it out as transient.
         with pytest.raises(ApiError) as caught:
@@ -156,9 +155,7 @@ def test_a_short_burst_of_faults_is_retried_away(emulator: Emulator, kind: str) 
 def test_a_lasting_fault_becomes_a_transient_api_error(emulator: Emulator, kind: str, status: int) -> None:
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": kind, "count": 10, "retry_after": 0})
-    client = TaskCenterClient(
-        _settings(emulator), _aksk(emulator), session=make_session(retry_policy(total=2, backoff_factor=0.01))
-    )
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(retries=2, backoff_factor=0.01))
     with pytest.raises(ApiError) as caught:
         client.get_job(created["id"])
     assert caught.value.transient and caught.value.status == status
@@ -169,9 +166,7 @@ def test_a_lasting_fault_becomes_a_transient_api_error(emulator: Emulator, kind:
 def test_dropped_connections_become_a_transient_api_error(emulator: Emulator) -> None:
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": "reset", "count": 10})
-    client = TaskCenterClient(
-        _settings(emulator), _aksk(emulator), session=make_session(retry_policy(total=2, backoff_factor=0.01))
-    )
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(retries=2, backoff_factor=0.01))
     with pytest.raises(ApiError, match="connection") as caught:
         client.get_job(created["id"])
     assert caught.value.transient
@@ -216,3 +211,13 @@ def test_client_for_resolves_argument_over_config_over_environment(emulator: Emu
     client = client_for({"project_id": cfg.project_id}, {**config, "gaussdb:secretKey": "bad-secret-0000"}, env)
     with pytest.raises(AuthError):
         client.get_job(created["id"])
+
+
+def test_a_deadline_already_passed_sends_nothing(emulator: Emulator) -> None:
+    created = emulator.create_job(duration=0)
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator))
+    with pytest.raises(ApiError, match="deadline") as caught:
+        client.get_job(created["id"], deadline=time.monotonic() - 1)
+    assert caught.value.transient
+    assert emulator.stats()["total"] == 0
+    assert client.get_job(created["id"], deadline=time.monotonic() + 10).status == "Completed"

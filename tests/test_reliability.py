@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -11,9 +14,10 @@ import pytest
 import requests
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.auth import PasswordAuth
+from provider.auth import AkSkAuth, PasswordAuth
 from provider.client import TaskCenterClient
 from provider.settings import Settings
+from provider.transport import Transport
 from provider.waiter import Policy, wait_for_job
 from tests.test_cli import BIN, assert_one_line_error, run
 
@@ -23,18 +27,31 @@ def _fault(emu: Emulator, kind: str, count: int, **extra: float) -> None:
     assert response.ok, response.text
 
 
-@pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "garbage", "html", "hang"])
+@pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "garbage", "html"])
 def test_a_burst_of_each_fault_is_ridden_out(emulator: Emulator, emu_env: dict[str, str], kind: str) -> None:
     job = emulator.create_job(duration=1.5, progress="linear")
     # Four in a row outlast the transport's three retries, so the waiter sees an error too; a garbage body is
     # not retried by the transport, so two already reach the waiter twice.
-    # A hung request is cut off by the 15 s read timeout and retried: one is enough to show it.
-    count = {"garbage": 2, "hang": 1}.get(kind, 4)
-    _fault(emulator, kind, count, retry_after=1, hang_seconds=60)
+    count = {"garbage": 2}.get(kind, 4)
+    _fault(emulator, kind, count, retry_after=1)
     result = run(["wait", job["id"], "--timeout", "60"], emu_env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["status"] == "Completed"
     assert emulator.stats()["jobs"][job["id"]] >= count + 1  # the faults were met, and survived
+
+
+def test_a_hung_request_in_a_wait_is_cut_off_and_retried(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    """In process with a short read timeout (the CLI's is 15 s): the hung attempt is abandoned, the retry answers."""
+    job = emulator.create_job(duration=0.5, progress="linear")
+    _fault(emulator, "hang", 1, hang_seconds=60)
+    settings = Settings(
+        project_id=emulator.config.project_id, region=None, endpoint=emulator.url, api_path="/v3", auth_url=None
+    )
+    auth = AkSkAuth(emulator.config.access_key, emulator.config.secret_key)
+    client = TaskCenterClient(settings, auth, transport=Transport(read_timeout=0.5, backoff_factor=0.01))
+    final = wait_for_job(lambda: client.get_job(job["id"]), timeout=30, policy=Policy(min_interval=0.2))
+    assert final.status == "Completed"
+    assert emulator.stats()["jobs"][job["id"]] >= 2  # the hung request, then the ones that answered
 
 
 def test_a_burst_of_faults_still_reports_a_failed_job(emulator: Emulator, emu_env: dict[str, str]) -> None:
@@ -81,6 +98,8 @@ def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
             "HW_PROJECT_ID": cfg.project_id,
             "HW_ACCESS_KEY": cfg.access_key,
             "HW_SECRET_KEY": cfg.secret_key,
+            # A load on the emulator, not the gateway: the request budget's default (0.6/s) would stretch it out.
+            "GAUSSDB_MAX_RATE": "100",
         }
         big = [emu.create_job(duration=4, progress="linear")["id"] for _ in range(200)]
         small = [[emu.create_job(duration=3, progress="steps")["id"] for _ in range(20)] for _ in range(3)]
@@ -109,3 +128,49 @@ def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
             f"{per_job:.1f} requests per job, {stats['total'] / elapsed:.0f} requests/s on average"
         )
         assert per_job < 10
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
+def test_the_emulator_out_of_descriptors_backs_off_and_recovers() -> None:
+    """With its descriptors used up, accept() fails with EMFILE while the listening socket stays readable: the
+    emulator must wait, not spin, and serve again once connections close."""
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    proc = subprocess.Popen(
+        [str(BIN / "gaussdb-emulator"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=few_descriptors,
+    )
+    hogs: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        line = ""
+        while "listening on" not in line:
+            line = proc.stdout.readline()
+            assert line, "the emulator exited before listening"
+        url = line.split("listening on", 1)[1].strip()
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        hogs = [socket.create_connection((host, int(port)), timeout=5) for _ in range(80)]  # more than 48
+        # Every descriptor taken: one request gets an answer only after connections are freed.
+        before = _cpu_seconds(proc.pid)
+        time.sleep(1.0)  # a window to measure CPU in, not synchronisation
+        spent = _cpu_seconds(proc.pid) - before
+        assert spent < 0.5, f"the emulator burnt {spent:.2f} s of CPU in 1 s while out of descriptors"
+        for hog in hogs:
+            hog.close()
+        hogs = []
+        assert requests.get(f"{url}/_emulator/stats", timeout=10).ok  # serving again
+    finally:
+        for hog in hogs:
+            hog.close()
+        proc.terminate()
+        proc.wait(timeout=10)
