@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import resource
@@ -15,11 +16,12 @@ import requests
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.auth import AkSkAuth, PasswordAuth
+from provider.cli import main
 from provider.client import TaskCenterClient
 from provider.settings import Settings
 from provider.transport import Transport
 from provider.waiter import Policy, wait_for_job
-from tests.test_cli import BIN, assert_one_line_error, run
+from tests.test_cli import BIN
 
 
 def _fault(emu: Emulator, kind: str, count: int, **extra: float) -> None:
@@ -27,17 +29,37 @@ def _fault(emu: Emulator, kind: str, count: int, **extra: float) -> None:
     assert response.ok, response.text
 
 
+# The CLI in-process (the same code as the console script) on a fast schedule: the faults are what is tested, not
+# the production intervals, which the waiter's own tests pin in virtual time.
+FAST = Policy(min_interval=0.05, max_interval=0.2, error_backoff=1.5)
+FAST_TRANSPORT = Transport(backoff_factor=0.01)
+
+
+def cli(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([*args, "--progress", "plain"], env=env, stdout=out, stderr=err, policy=FAST, transport=FAST_TRANSPORT)
+    return code, out.getvalue(), err.getvalue()
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("gaussdb-job:") and "hint:" not in line]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
 @pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "garbage", "html"])
 def test_a_burst_of_each_fault_is_ridden_out(emulator: Emulator, emu_env: dict[str, str], kind: str) -> None:
-    job = emulator.create_job(duration=1.5, progress="linear")
+    job = emulator.create_job(duration=0.6, progress="linear")
     # Four in a row outlast the transport's three retries, so the waiter sees an error too; a garbage body is
     # not retried by the transport, so two already reach the waiter twice.
     count = {"garbage": 2}.get(kind, 4)
-    _fault(emulator, kind, count, retry_after=1)
-    result = run(["wait", job["id"], "--timeout", "60"], emu_env)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)[0]["status"] == "Completed"
+    _fault(emulator, kind, count, retry_after=0)
+    code, out, err = cli(["wait", job["id"], "--timeout", "60"], emu_env)
+    assert code == 0, err
+    assert json.loads(out)[0]["status"] == "Completed"
     assert emulator.stats()["jobs"][job["id"]] >= count + 1  # the faults were met, and survived
+    assert "failing" in err  # the plain progress said requests were failing while they were
 
 
 def test_a_hung_request_in_a_wait_is_cut_off_and_retried(emulator: Emulator, emu_env: dict[str, str]) -> None:
@@ -57,22 +79,22 @@ def test_a_hung_request_in_a_wait_is_cut_off_and_retried(emulator: Emulator, emu
 def test_a_burst_of_faults_still_reports_a_failed_job(emulator: Emulator, emu_env: dict[str, str]) -> None:
     job = emulator.create_job(duration=1, outcome="Failed", fail_reason="Flavor not available")
     _fault(emulator, "503", 3, retry_after=0)
-    result = run(["wait", job["id"]], emu_env)
-    assert result.returncode == 1 and "Flavor not available" in assert_one_line_error(result)
+    code, _, err = cli(["wait", job["id"]], emu_env)
+    assert code == 1 and "Flavor not available" in one_error_line(err)
 
 
 def test_a_lasting_outage_ends_at_the_deadline_when_it_comes_first(emulator: Emulator, emu_env: dict[str, str]) -> None:
     job = emulator.create_job(duration=0)
     _fault(emulator, "reset", 10_000)
-    result = run(["wait", job["id"], "--timeout", "3"], emu_env)
-    assert result.returncode == 3
-    assert "connection dropped" in assert_one_line_error(result)
+    code, _, err = cli(["wait", job["id"], "--timeout", "1"], emu_env)
+    assert code == 3
+    assert "connection dropped" in one_error_line(err)
 
 
 def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
-    with Emulator(EmulatorConfig(token_ttl=1.5)) as emu:
+    with Emulator(EmulatorConfig(token_ttl=0.6)) as emu:
         cfg = emu.config
-        job = emu.create_job(duration=4, progress="linear")
+        job = emu.create_job(duration=1.5, progress="linear")
         settings = Settings(
             project_id=cfg.project_id, region=None, endpoint=emu.url, api_path="/v3", auth_url=f"{emu.url}/v3"
         )
@@ -85,7 +107,7 @@ def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
             tokens.add(auth.token())
             return result
 
-        final = wait_for_job(fetch, timeout=60, policy=Policy(min_interval=0.5, max_interval=1.0))
+        final = wait_for_job(fetch, timeout=60, policy=Policy(min_interval=0.2, max_interval=0.4))
         assert final.status == "Completed"
         assert len(tokens) >= 2  # the first token expired during the wait and a new one was used
 

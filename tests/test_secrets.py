@@ -49,7 +49,7 @@ def emu() -> Iterator[Emulator]:
 
 def _environments(emu: Emulator) -> dict[str, dict[str, str]]:
     cfg = emu.config
-    base = {"GAUSSDB_ENDPOINT": emu.url, "HW_PROJECT_ID": cfg.project_id}
+    base = {"GAUSSDB_ENDPOINT": emu.url, "HW_PROJECT_ID": cfg.project_id, "GAUSSDB_MAX_RATE": "100"}
     return {
         "aksk": {**base, "HW_ACCESS_KEY": cfg.access_key, "HW_SECRET_KEY": cfg.secret_key},
         "temporary": {
