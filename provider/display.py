@@ -20,12 +20,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from provider import durations
+from provider import durations, sanitize
 from provider.errors import JobNotFound
 from provider.models import Job
 
@@ -42,21 +41,8 @@ SILENCE_NOTICE = 5.0
 
 
 def clean(text: object, limit: int | None = MAX_TEXT) -> str:
-    """``text`` without control or format characters (escape sequences, bidi overrides), on one line, cut to
-    ``limit`` characters with an ellipsis."""
-    out = []
-    for char in str(text):
-        category = unicodedata.category(char)
-        if char in "\t\n\r":
-            out.append(" ")
-        elif category[0] == "C" or category in {"Zl", "Zp"}:
-            out.append("?")
-        else:
-            out.append(char)
-    result = "".join(out).strip()
-    if limit is not None and len(result) > limit:
-        result = result[: max(limit - 3, 0)] + "..."
-    return result
+    """Server text as a progress line may show it: ``provider.sanitize.clean`` with the display's length."""
+    return sanitize.clean(str(text), limit).strip()
 
 
 class SafeStream:

@@ -158,7 +158,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
     "endpoint": validate.endpoint,
     "api_path": validate.api_path,
     "timeout": validate.timeout,
-    "not_found_grace": functools.partial(validate.timeout, what="not_found_grace"),
+    "not_found_grace": functools.partial(validate.timeout, what="not_found_grace", allow_zero=True),
     "service": lambda value: settings.resolve_service(value).name,
 }
 

@@ -236,7 +236,7 @@ GOOD_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
         ({"job_id": GOOD_ID, "timeout": 10**9}, "timeout"),
         ({"job_id": GOOD_ID, "timeout": "soon"}, "timeout"),
         ({"job_id": GOOD_ID, "fail_on_error": "yes"}, "fail_on_error"),
-        ({"job_id": GOOD_ID, "not_found_grace": 0}, "not_found_grace"),
+        ({"job_id": GOOD_ID, "not_found_grace": -1}, "not_found_grace"),
         ({"job_id": GOOD_ID, "api_path": "v3?x"}, "api_path"),
     ],
 )
@@ -465,3 +465,8 @@ def test_progress_lines_on_status_change_each_ten_percent_and_at_most_a_minute_a
         "Completed after 90 s",
     ]
     assert all(line.startswith(f"GaussDBJob {GOOD_ID} (RestartGaussDBInstance): ") for line in lines)
+
+
+def test_check_accepts_a_zero_grace_as_the_cli_does(plugin: PluginProcess) -> None:
+    """0 means "no grace": an unknown job is reported at once, the same in the resource and in the CLI."""
+    assert check_ok(plugin, {"job_id": GOOD_ID, "not_found_grace": 0})["not_found_grace"] == 0
