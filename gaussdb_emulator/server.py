@@ -103,6 +103,8 @@ class RequestStats:
     users that check from outside how often and how fast a client polled."""
 
     LOG_SIZE = 10_000
+    # Distinct job ids counted; past this the id counted longest ago is dropped (anyone can ask for any id).
+    JOBS_SIZE = 10_000
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
@@ -113,11 +115,14 @@ class RequestStats:
         self._log: deque[tuple[float, str]] = deque(maxlen=self.LOG_SIZE)
 
     def record(self, job_id: str | None) -> None:
+        job_id = (job_id or "")[:128]
         with self._lock:
             self._total += 1
-            self._log.append((self._clock(), job_id or ""))
+            self._log.append((self._clock(), job_id))
             if job_id:
-                self._jobs[job_id] = self._jobs.get(job_id, 0) + 1
+                self._jobs[job_id] = self._jobs.pop(job_id, 0) + 1  # re-inserted: the dict is oldest first
+                if len(self._jobs) > self.JOBS_SIZE:
+                    del self._jobs[next(iter(self._jobs))]
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -145,7 +150,7 @@ class _State:
         self.faults = FaultQueue()
         self.tokens = TokenStore(config.token_ttl)
         self.authenticator = Authenticator(config.credentials(), self.tokens)
-        self.stats = RequestStats()
+        self.stats = RequestStats(clock)
         self.stopping = threading.Event()
 
     def reset(self) -> None:

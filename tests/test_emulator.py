@@ -856,3 +856,17 @@ def test_cli_reports_a_busy_port_in_one_line() -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stats_stay_bounded_however_many_ids_are_asked_for() -> None:
+    from gaussdb_emulator.server import RequestStats
+
+    stats = RequestStats(clock=lambda: 1.0)
+    for i in range(RequestStats.JOBS_SIZE + 50):
+        stats.record(f"id-{i}")
+    stats.record("x" * 10_000)
+    snapshot = stats.snapshot()
+    assert len(snapshot["jobs"]) == RequestStats.JOBS_SIZE
+    assert "id-0" not in snapshot["jobs"] and "x" * 128 in snapshot["jobs"]
+    assert len(snapshot["log"]) == RequestStats.LOG_SIZE
+    assert snapshot["total"] == RequestStats.JOBS_SIZE + 51
