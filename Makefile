@@ -22,8 +22,9 @@ lint: install
 	$(BIN)/mypy provider gaussdb_emulator demo benchmarks
 
 # pytest exits 5 when it collected no tests: that is a broken suite, not a pass, so it fails here on purpose.
+# Four workers on two cores: most tests wait on loopback HTTP or a plugin process, not on the CPU.
 test: lint
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@$(BIN)/python -m pytest -n 4 --dist worksteal; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing on purpose" >&2; exit 1; fi; \
 	exit $$rc
 
