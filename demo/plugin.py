@@ -150,7 +150,7 @@ class PluginProcess:
         self.default_provider = default_provider
         self._stderr_lines: list[str] = []
         self._stdout_extra: list[str] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._process: subprocess.Popen[bytes] | None = None
         self._channel: grpc.Channel | None = None
@@ -218,6 +218,7 @@ class PluginProcess:
     def _keep_stderr(self, line: str) -> None:
         with self._lock:
             self._stderr_lines.append(line)
+            self._lock.notify_all()
         if self._on_stderr is not None:
             self._on_stderr(line)
 
@@ -264,6 +265,18 @@ class PluginProcess:
     def stderr_lines(self) -> list[str]:
         with self._lock:
             return list(self._stderr_lines)
+
+    def wait_for_stderr(self, ready: Callable[[list[str]], bool], timeout: float = 10.0) -> list[str]:
+        """The stderr lines once ``ready`` holds for them: what the plugin printed before a call returned may
+        still be in the pipe when the call's answer arrives. Raises TimeoutError after ``timeout`` seconds."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: ready(self._stderr_lines), timeout):
+                raise TimeoutError(f"the plugin did not print what was expected{self._stderr_tail_locked()}")
+            return list(self._stderr_lines)
+
+    def _stderr_tail_locked(self) -> str:
+        lines = self._stderr_lines[-20:]
+        return (":\n" + "\n".join(lines)) if lines else ""
 
     def stderr_text(self) -> str:
         return "\n".join(self.stderr_lines())

@@ -167,7 +167,8 @@ def test_create_blocks_until_completed_and_returns_every_field(plugin: PluginPro
     assert outputs["timeout"] == 30
     assert outputs["__provider"] == inputs["__provider"]
     assert emu.stats()["jobs"][job["id"]] >= 2  # it polled while the job ran
-    progress = [line for line in plugin.stderr_lines() if job["id"] in line]
+    lines = plugin.wait_for_stderr(lambda lines: any(job["id"] in s and "Completed" in s for s in lines))
+    progress = [line for line in lines if job["id"] in line]
     assert progress[0].startswith("info: GaussDBJob ")
     assert "Running" in progress[0] and "Completed" in progress[-1]
 

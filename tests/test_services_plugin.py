@@ -114,8 +114,9 @@ def test_every_service_through_the_plugin(plugin: PluginProcess, emu: Emulator) 
     assert not isinstance(scheduled, PluginError), scheduled
     assert scheduled[1]["status"] == "Pending" and scheduled[1]["accept_scheduled"] is True
     assert emu.stats()["jobs"][made["pending-dds"]["id"]] == 1
-    progress = [line for line in plugin.stderr_lines() if made["pending-dds"]["id"] in line]
-    assert any("Pending (scheduled" in line for line in progress), progress
+    pending_id = made["pending-dds"]["id"]
+    lines = plugin.wait_for_stderr(lambda lines: any(pending_id in s and "Pending (scheduled" in s for s in lines))
+    assert any(pending_id in line and "Pending (scheduled" in line for line in lines)
 
 
 def test_a_change_of_service_replaces(plugin: PluginProcess) -> None:
