@@ -151,11 +151,20 @@ def predicted_end(trend: Trend) -> float | None:
 
 
 def next_delay(
-    policy: Policy, elapsed: float, trend: Trend | None = None, failures: int = 0, rng: random.Random | None = None
+    policy: Policy,
+    elapsed: float,
+    trend: Trend | None = None,
+    failures: int = 0,
+    rng: random.Random | None = None,
+    *,
+    pending: bool = False,
 ) -> float:
-    """Seconds to sleep after a poll ``elapsed`` seconds into the wait; ``failures`` transient errors in a row."""
+    """Seconds to sleep after a poll ``elapsed`` seconds into the wait; ``failures`` transient errors in a row;
+    ``pending``: the job last read was scheduled for the maintenance window (polled at the long interval)."""
     delay = min(max(policy.growth * elapsed, policy.min_interval), policy.max_interval)
-    if failures:
+    if pending and not failures:
+        delay = policy.max_interval
+    elif failures:
         backoff = policy.min_interval * policy.error_backoff ** min(failures, 64)
         delay = max(delay, min(backoff, policy.max_interval))
     elif trend is not None:
@@ -252,15 +261,19 @@ def wait_for_job(
     failures = 0
     final = False
     pending = False
+
+    def name() -> str:
+        return job_id or (last.id if last else "?")
+
     while True:
         if cancel is not None and cancel.is_set():
-            raise WaitCancelled(job_id or (last.id if last else "?"), last)
+            raise WaitCancelled(name(), last)
         if budget is not None and not budget.acquire(
             priority=budget_priority(trend, clock() - start, policy), deadline=deadline, cancel=cancel
         ):
             if cancel is not None and cancel.is_set():
-                raise WaitCancelled(job_id or (last.id if last else "?"), last)
-            raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
+                raise WaitCancelled(name(), last)
+            raise WaitTimeout(name(), timeout, last, last_error)
         polled = clock() - start
         try:
             outage_from = polled if failing_since is None else failing_since
@@ -300,12 +313,9 @@ def wait_for_job(
                 trend = observe(trend, polled, job.percent)
         remaining = deadline - clock()
         if final or remaining <= 0:
-            raise WaitTimeout(job_id or (last.id if last else "?"), timeout, last, last_error)
-        if pending and not failures:
-            delay = policy.max_interval * (1.0 - rng.uniform(0.0, policy.jitter) if rng is not None else 1.0)
-        else:
-            delay = next_delay(policy, timeout - remaining, trend, failures, rng)
+            raise WaitTimeout(name(), timeout, last, last_error)
+        delay = next_delay(policy, timeout - remaining, trend, failures, rng, pending=pending)
         final = delay >= remaining
         sleep(min(delay, remaining))
         if cancel is not None and cancel.is_set():
-            raise WaitCancelled(job_id or (last.id if last else "?"), last)
+            raise WaitCancelled(name(), last)
