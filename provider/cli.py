@@ -298,11 +298,9 @@ def _hints(client: TaskCenterClient, errors: Sequence[BaseException]) -> list[st
 def _job_ids(values: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
     ids: list[str] = []
     for value in values:
-        for part in value.split(","):
-            if not part.strip():
-                continue
+        for part in validate.split_ids(value):
             try:
-                ids.append(validate.job_id(part.strip()))
+                ids.append(validate.job_id(part))
             except GaussDBError as exc:
                 parser.error(str(exc))
     if not ids:

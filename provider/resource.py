@@ -364,7 +364,7 @@ def _point_to_many(news: Mapping[str, Any], failures: list[CheckFailure]) -> lis
 def split_job_ids(value: object) -> list[Any]:
     """``job_ids`` as a list: a list as given, a string split on commas (blanks dropped). Ids are not checked."""
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return validate.split_ids(value)
     if isinstance(value, list | tuple):
         return list(value)
     raise ConfigError(f"job_ids must be a list of job ids or a comma-separated string, not {type(value).__name__}")
@@ -459,7 +459,7 @@ class GaussDBJobsProvider(GaussDBJobProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         ids = [str(item) for item in props["job_ids"]]
         jobs = self._wait_all(props, ids)
-        return CreateResult(_resource_id(ids), self._many_outputs(props, ids, jobs))
+        return CreateResult(_resource_id(ids), self._many_outputs(props, ids, [job.fields() for job in jobs]))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         # The same set of jobs (a new set replaces): nothing to wait for; the outputs follow the new order.
@@ -486,19 +486,17 @@ class GaussDBJobsProvider(GaussDBJobProvider):
                 client.close()
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
             _fail(exc, self._config, ", ".join(ids))
-        failed = {j["job_id"]: j.get("fail_reason") or "" for j in jobs if j.get("status") == "Failed"}
-        outputs = {**{k: props.get(k) for k in MANY_INPUTS}, "jobs": jobs, "status": _overall(jobs), "failed": failed}
-        return ReadResult(id_, outputs)
+        return ReadResult(id_, self._many_outputs(props, ids, jobs))
 
     @staticmethod
-    def _many_outputs(props: Mapping[str, Any], ids: list[str], jobs: list[Job]) -> dict[str, Any]:
-        fields = [job.fields() for job in jobs]
-        failed = {job.id: job.fail_reason or "" for job in jobs if job.status == "Failed"}
+    def _many_outputs(props: Mapping[str, Any], ids: list[str], jobs: list[dict[str, Any]]) -> dict[str, Any]:
+        """The outputs for ``jobs``, each the job's fields (``Job.fields()``, or the last outputs kept for it)."""
+        failed = {j["job_id"]: j.get("fail_reason") or "" for j in jobs if j.get("status") == "Failed"}
         return {
             **{k: props.get(k) for k in MANY_INPUTS},
             "job_ids": ids,
-            "jobs": fields,
-            "status": _overall(fields),
+            "jobs": jobs,
+            "status": _overall(jobs),
             "failed": failed,
         }
 

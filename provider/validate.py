@@ -44,6 +44,11 @@ def job_id(value: object) -> str:
     return value.lower()
 
 
+def split_ids(text: str) -> list[str]:
+    """A comma-separated list of ids (as read-replica calls answer ``"id1,id2"``), blanks dropped; unchecked."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def project_id(value: object) -> str:
     if not isinstance(value, str) or not _PROJECT_ID.fullmatch(value):
         raise ConfigError(
