@@ -28,7 +28,7 @@ from benchmarks.simulation import (
     run_suite,
     suite,
 )
-from provider.waiter import DEFAULT_POLICY, Policy
+from provider.waiting.waiter import DEFAULT_POLICY, Policy
 
 NAMES = ("ours", "terraform")
 CHART = Path(__file__).with_name("lag_vs_calls.png")

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.client import TaskCenterClient
-from provider.compose import client_for
-from provider.models import Job
-from provider.waiter import wait_for_job
+from provider.taskcenter.client import TaskCenterClient
+from provider.taskcenter.compose import client_for
+from provider.taskcenter.models import Job
+from provider.waiting.waiter import wait_for_job
 
 
 @dataclass(frozen=True)

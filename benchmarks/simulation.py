@@ -16,10 +16,10 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from provider.budget import DEFAULT_MAX_RATE, RequestBudget
-from provider.errors import JobNotFound, WaitTimeout
-from provider.models import Job
-from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.core.errors import JobNotFound, WaitTimeout
+from provider.taskcenter.models import Job
+from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget
+from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
 
 DURATIONS: tuple[float, ...] = (0, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 INVISIBLE: tuple[float, ...] = (0, 2, 5, 8)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from benchmarks.simulation import INVISIBLE, SHAPES, Case, ScriptedJob
 from benchmarks.virtual import VirtualTime
-from provider.budget import DEFAULT_MAX_RATE, RequestBudget
-from provider.errors import ApiError
-from provider.models import Job
-from provider.waiter import wait_for_job
+from provider.core.errors import ApiError
+from provider.taskcenter.models import Job
+from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget
+from provider.waiting.waiter import wait_for_job
 
 JOBS = 50
 SHORTEST, LONGEST = 5.0, 3600.0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from provider.signer import DATE_HEADER, parse_authorization, parse_timestamp, verify
+from provider.wire.signer import DATE_HEADER, parse_authorization, parse_timestamp, verify
 
 MAX_CLOCK_SKEW = 15 * 60
 IAM_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

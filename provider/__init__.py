@@ -13,7 +13,7 @@ __all__ = ["GaussDBJob", "GaussDBJobArgs", "GaussDBJobs", "GaussDBJobsArgs"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from provider import resource
+        from provider.resources import dynamic
 
-        return getattr(resource, name)
+        return getattr(dynamic, name)
     raise AttributeError(f"module 'provider' has no attribute {name!r}")

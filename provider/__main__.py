@@ -1,5 +1,5 @@
 import sys
 
-from provider.cli import main
+from provider.cli.main import main
 
 sys.exit(main())

@@ -16,13 +16,13 @@ import pytest
 from benchmarks.simulation import Case, ScriptedJob, VirtualClock, suite
 from benchmarks.virtual import VirtualTime
 from gaussdb_emulator.server import Emulator
-from provider import budget as budget_module
-from provider import compose
-from provider.budget import DEFAULT_MAX_RATE, RequestBudget, max_rate, parse_rate, process_budget
-from provider.errors import ApiError, ConfigError
-from provider.models import Job
-from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY, wait_for_job
+from provider.core.errors import ApiError, ConfigError
+from provider.taskcenter import compose
+from provider.taskcenter.models import Job
+from provider.waiting import budget as budget_module
+from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget, max_rate, parse_rate, process_budget
+from provider.waiting.waiter import DEFAULT_POLICY, wait_for_job
+from provider.wire.transport import Transport
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -130,7 +130,7 @@ def test_a_job_predicted_to_be_ending_goes_first() -> None:
 
 
 def test_waiter_marks_a_job_near_its_end_as_ending() -> None:
-    from provider.waiter import ENDING_HEAD_START, Trend, budget_priority, observe
+    from provider.waiting.waiter import ENDING_HEAD_START, Trend, budget_priority, observe
 
     trend = observe(observe(Trend(), 0.0, 10.0), 100.0, 95.0)
     assert budget_priority(trend, 100.0, DEFAULT_POLICY) == ENDING_HEAD_START

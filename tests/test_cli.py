@@ -24,11 +24,12 @@ import pytest
 import requests
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider import __version__, durations
-from provider.cli import main
-from provider.errors import ConfigError
-from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY
+from provider import __version__
+from provider.cli.main import main
+from provider.core import durations
+from provider.core.errors import ConfigError
+from provider.waiting.waiter import DEFAULT_POLICY
+from provider.wire.transport import Transport
 
 FIELDS = {"job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason"}
 WAIT_FIELDS = FIELDS | {"error"}
@@ -613,7 +614,7 @@ def test_the_provider_never_imports_the_display_or_rich() -> None:
     code = (
         "import sys, provider.resource\n"
         "assert 'provider.display' not in sys.modules and 'rich' not in sys.modules\n"
-        "import provider.cli\n"
+        "import provider.cli.main\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'rich']\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)

@@ -9,13 +9,13 @@ import pytest
 import requests
 
 from gaussdb_emulator.server import Emulator
-from provider.auth import AkSkAuth, PasswordAuth, TokenAuth
-from provider.client import TaskCenterClient
-from provider.compose import client_for
-from provider.errors import ApiError, AuthError, ConfigError, JobNotFound
-from provider.settings import Settings
-from provider.transport import Transport
-from provider.waiter import Policy, wait_for_job
+from provider.config.settings import Settings
+from provider.core.errors import ApiError, AuthError, ConfigError, JobNotFound
+from provider.taskcenter.client import TaskCenterClient
+from provider.taskcenter.compose import client_for
+from provider.waiting.waiter import Policy, wait_for_job
+from provider.wire.auth import AkSkAuth, PasswordAuth, TokenAuth
+from provider.wire.transport import Transport
 
 
 def _settings(emu: Emulator, api_path: str = "/mysql/v3", project_id: str | None = None) -> Settings:

@@ -25,7 +25,7 @@ from gaussdb_emulator.clock import VirtualClock
 from gaussdb_emulator.faults import Fault, FaultQueue
 from gaussdb_emulator.jobs import JobStore, build_job, render
 from gaussdb_emulator.server import Emulator, EmulatorConfig, _is_loopback
-from provider import signer
+from provider.wire import signer
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = EmulatorConfig()

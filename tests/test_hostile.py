@@ -24,13 +24,13 @@ from pathlib import Path
 import pytest
 
 from gaussdb_emulator.server import Emulator
-from provider.auth import PasswordAuth, TokenAuth
-from provider.client import TaskCenterClient
-from provider.errors import ApiError, ConfigError, WaitTimeout
-from provider.sanitize import clean
-from provider.settings import Settings
-from provider.transport import MAX_RESPONSE_BYTES, Transport
-from provider.waiter import Policy, wait_for_job
+from provider.config.settings import Settings
+from provider.core.errors import ApiError, ConfigError, WaitTimeout
+from provider.core.sanitize import clean
+from provider.taskcenter.client import TaskCenterClient
+from provider.waiting.waiter import Policy, wait_for_job
+from provider.wire.auth import PasswordAuth, TokenAuth
+from provider.wire.transport import MAX_RESPONSE_BYTES, Transport
 
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 OTHER_ID = "b9767ede-fe0f-4888-9003-e843a4c90515"

@@ -14,7 +14,7 @@ import pytest
 
 from demo.plugin import PluginError, PluginProcess, serialize_provider
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.resource import OUTPUTS, GaussDBJobProvider, GaussDBJobsProvider, split_job_ids
+from provider.resources.dynamic import OUTPUTS, GaussDBJobProvider, GaussDBJobsProvider, split_job_ids
 
 pytestmark = pytest.mark.timeout(60)
 

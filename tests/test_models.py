@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from provider.models import Job, JobResponse
+from provider.taskcenter.models import Job, JobResponse
 
 SEED_EXAMPLE = {
     "job": {
@@ -272,8 +272,8 @@ def test_each_services_page_example_reads_into_the_same_fields(
 ) -> None:
     import requests
 
-    from provider.client import parse_response
-    from provider.services import SERVICES
+    from provider.core.services import SERVICES
+    from provider.taskcenter.client import parse_response
 
     answer = requests.Response()
     answer.status_code = 200

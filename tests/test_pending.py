@@ -12,13 +12,13 @@ import pytest
 
 from gaussdb_emulator.jobs import JobStore
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.compose import client_for
-from provider.display import PlainDisplay
-from provider.errors import WaitTimeout
-from provider.models import FINAL_STATUSES, Job
-from provider.resource import _ProgressLog
-from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.cli.display import PlainDisplay
+from provider.core.errors import WaitTimeout
+from provider.resources.dynamic import _ProgressLog
+from provider.taskcenter.compose import client_for
+from provider.taskcenter.models import FINAL_STATUSES, Job
+from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.wire.transport import Transport
 from tests.conftest import aksk_env
 
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"

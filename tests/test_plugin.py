@@ -27,7 +27,7 @@ from pulumi.runtime.rpc import UNKNOWN  # noqa: E402
 from demo.plugin import PluginError, PluginProcess  # noqa: E402
 from demo.program import run_program  # noqa: E402
 from gaussdb_emulator.server import Emulator, EmulatorConfig  # noqa: E402
-from provider.resource import OUTPUTS  # noqa: E402
+from provider.resources.dynamic import OUTPUTS  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -441,8 +441,8 @@ def test_no_credential_in_outputs_errors_or_anything_the_plugin_printed(
 
 
 def test_progress_lines_on_status_change_each_ten_percent_and_at_most_a_minute_apart() -> None:
-    from provider.models import Job
-    from provider.resource import _ProgressLog
+    from provider.resources.dynamic import _ProgressLog
+    from provider.taskcenter.models import Job
 
     now = [0.0]
     lines: list[str] = []

@@ -20,8 +20,8 @@ import pytest
 
 from demo.plugin import PluginProcess, serialize_provider
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider import plugin_pool
-from provider.resource import GaussDBJobProvider
+from provider.resources import plugin_pool
+from provider.resources.dynamic import GaussDBJobProvider
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,8 +18,8 @@ import pytest
 
 from demo.plugin import PluginError, PluginProcess, serialize_provider
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.credentials import redact
-from provider.resource import GaussDBJobError, GaussDBJobProvider, _fail
+from provider.config.credentials import redact
+from provider.resources.dynamic import GaussDBJobError, GaussDBJobProvider, _fail
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,12 +15,12 @@ import pytest
 import requests
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.auth import AkSkAuth, PasswordAuth
-from provider.cli import main
-from provider.client import TaskCenterClient
-from provider.settings import Settings
-from provider.transport import Transport
-from provider.waiter import Policy, wait_for_job
+from provider.cli.main import main
+from provider.config.settings import Settings
+from provider.taskcenter.client import TaskCenterClient
+from provider.waiting.waiter import Policy, wait_for_job
+from provider.wire.auth import AkSkAuth, PasswordAuth
+from provider.wire.transport import Transport
 from tests.test_cli import BIN
 
 

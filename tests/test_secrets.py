@@ -17,12 +17,12 @@ from pulumi.dynamic import Config, ConfigureRequest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.cli import main
-from provider.compose import client_for
-from provider.errors import GaussDBError
-from provider.resource import GaussDBJobProvider
-from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY
+from provider.cli.main import main
+from provider.core.errors import GaussDBError
+from provider.resources.dynamic import GaussDBJobProvider
+from provider.taskcenter.compose import client_for
+from provider.waiting.waiter import DEFAULT_POLICY
+from provider.wire.transport import Transport
 
 FAST = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2, error_backoff=1.0)
 FAST_TRANSPORT = Transport(retries=1, backoff_factor=0.01)

@@ -16,13 +16,13 @@ import pytest
 import requests
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
-from provider.client import parse_response
-from provider.compose import client_for
-from provider.errors import ApiError, ConfigError, JobFailed, JobNotFound
-from provider.services import OTC_DOMAINS, SERVICES, lookup
-from provider.settings import derived_auth_url, derived_endpoint, resolve
-from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY, wait_for_job
+from provider.config.settings import derived_auth_url, derived_endpoint, resolve
+from provider.core.errors import ApiError, ConfigError, JobFailed, JobNotFound
+from provider.core.services import OTC_DOMAINS, SERVICES, lookup
+from provider.taskcenter.client import parse_response
+from provider.taskcenter.compose import client_for
+from provider.waiting.waiter import DEFAULT_POLICY, wait_for_job
+from provider.wire.transport import Transport
 from tests.conftest import aksk_env
 
 P1 = "1" * 32
@@ -330,7 +330,7 @@ def test_another_services_job_is_not_served_on_the_older_mysql_path() -> None:
 
 
 def test_settings_refuse_an_unknown_service_however_made() -> None:
-    from provider.settings import Settings
+    from provider.config.settings import Settings
 
     with pytest.raises(ConfigError, match="invalid service 'bogus'"):
         Settings(project_id=P1, region=None, service="bogus", endpoint="https://x", api_path="/v3", auth_url=None)

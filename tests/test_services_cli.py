@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gaussdb_emulator.server import Emulator
-from provider.services import SERVICES
+from provider.core.services import SERVICES
 from tests.test_cli import WAIT_FIELDS, cli
 
 

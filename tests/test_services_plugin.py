@@ -32,7 +32,7 @@ def emu() -> Iterator[Emulator]:
 @pytest.fixture(scope="module")
 def plugin(emu: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginProcess]:
     from demo.plugin import serialize_provider
-    from provider.resource import GaussDBJobProvider
+    from provider.resources.dynamic import GaussDBJobProvider
 
     workdir = tmp_path_factory.mktemp("plugin-cwd")
     provider = serialize_provider(GaussDBJobProvider())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from provider import validate
-from provider.auth import AkSkAuth, PasswordAuth, TokenAuth
-from provider.compose import Resolved, auth_for
-from provider.credentials import discover, secret_values
-from provider.errors import ConfigError
-from provider.settings import resolve
+from provider.config.credentials import discover, secret_values
+from provider.config.settings import resolve
+from provider.core import validate
+from provider.core.errors import ConfigError
+from provider.taskcenter.compose import Resolved, auth_for
+from provider.wire.auth import AkSkAuth, PasswordAuth, TokenAuth
 
 P1, P2, P3 = "1" * 32, "2" * 32, "3" * 32
 

@@ -14,8 +14,8 @@ from huaweicloudsdkcore.signer.signer import Signer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provider import signer
-from provider.auth import AkSkAuth
+from provider.wire import signer
+from provider.wire.auth import AkSkAuth
 
 AK, SK = "EXAMPLEAK0123456789A", "example/secret+key=0123456789abcdefghijklm"
 RESERVED = "!#$&'()*+,/:;=?@[]% \"<>\\^`{|}"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from gaussdb_emulator.server import Emulator
-from provider import validate
-from provider.errors import ConfigError
-from provider.sanitize import clean
+from provider.core import validate
+from provider.core.errors import ConfigError
+from provider.core.sanitize import clean
 from tests.conftest import aksk_env
 
 BIN = Path(sys.executable).parent

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provider.errors import ApiError, JobFailed, JobNotFound, WaitTimeout
-from provider.models import Job
-from provider.waiter import (
+from provider.core.errors import ApiError, JobFailed, JobNotFound, WaitTimeout
+from provider.taskcenter.models import Job
+from provider.waiting.waiter import (
     DEFAULT_POLICY,
     Policy,
     Trend,

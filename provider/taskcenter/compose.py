@@ -13,13 +13,13 @@ from typing import Any
 
 from requests.auth import AuthBase
 
-from provider import settings as settings_module
-from provider.auth import AkSkAuth, PasswordAuth, TokenAuth
-from provider.client import TaskCenterClient
-from provider.credentials import Credentials, discover
-from provider.errors import ConfigError
-from provider.settings import Settings
-from provider.transport import Transport
+from provider.config import settings as settings_module
+from provider.config.credentials import Credentials, discover
+from provider.config.settings import Settings
+from provider.core.errors import ConfigError
+from provider.taskcenter.client import TaskCenterClient
+from provider.wire.auth import AkSkAuth, PasswordAuth, TokenAuth
+from provider.wire.transport import Transport
 
 
 @dataclass(frozen=True)

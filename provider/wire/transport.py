@@ -48,9 +48,9 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from provider import __version__
-from provider import deadline as deadlines
-from provider.errors import ConfigError
-from provider.validate import is_loopback
+from provider.core import deadline as deadlines
+from provider.core.errors import ConfigError
+from provider.core.validate import is_loopback
 
 # (connect, read) seconds for one attempt; the read timeout bounds the whole answer, not each socket read.
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 15.0)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import re
 
-from provider import validate
-from provider.errors import ConfigError
+from provider.core import validate
+from provider.core.errors import ConfigError
 
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 # Units in decreasing order, each at most once: "1h30m" and "90s" yes, "30m1h" and "5m5m" no.

@@ -7,7 +7,7 @@ import math
 import re
 from urllib.parse import urlsplit
 
-from provider.errors import ConfigError
+from provider.core.errors import ConfigError
 
 # Task-center job ids are UUIDs; refusing anything else catches typos at once instead of after the
 # not-found grace period, and keeps paths, queries and control characters out of the request.

@@ -10,7 +10,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from provider.models import Job
+    from provider.taskcenter.models import Job
 
 
 class ExitCode(IntEnum):

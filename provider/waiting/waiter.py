@@ -32,10 +32,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from provider import deadline as deadlines
-from provider.budget import RequestBudget
-from provider.errors import ApiError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
-from provider.models import Job
+from provider.core import deadline as deadlines
+from provider.core.errors import ApiError, JobFailed, JobNotFound, WaitCancelled, WaitTimeout
+from provider.taskcenter.models import Job
+from provider.waiting.budget import RequestBudget
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 import requests
 from requests.auth import AuthBase
 
-from provider import deadline as deadlines
-from provider import signer
-from provider.credentials import remember_secret
-from provider.errors import ApiError, AuthError
-from provider.jsondepth import json_too_deep
-from provider.transport import DEFAULT_TRANSPORT, make_session, read_body
+from provider.config.credentials import remember_secret
+from provider.core import deadline as deadlines
+from provider.core.errors import ApiError, AuthError
+from provider.wire import signer
+from provider.wire.jsondepth import json_too_deep
+from provider.wire.transport import DEFAULT_TRANSPORT, make_session, read_body
 
 
 class AkSkAuth(AuthBase):

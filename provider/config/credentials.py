@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from provider.errors import ConfigError
+from provider.core.errors import ConfigError
 
 # (stack config key, environment variables in order of preference)
 ACCESS_KEY = ("accessKey", "HW_ACCESS_KEY", "OS_ACCESS_KEY")

@@ -10,14 +10,14 @@ import requests
 from pydantic import ValidationError
 from requests.auth import AuthBase
 
-from provider import validate
-from provider.errors import ApiError, AuthError, JobNotFound
-from provider.jsondepth import MAX_JSON_DEPTH, json_too_deep
-from provider.models import ErrorBody, Job, JobEnvelope, JobList
-from provider.sanitize import clean
-from provider.services import DEFAULT_SERVICE, JOB_DOES_NOT_EXIST, SERVICES, Service
-from provider.settings import Settings
-from provider.transport import DEFAULT_TRANSPORT, DeadlineExceeded, ResponseTooLarge, Transport
+from provider.config.settings import Settings
+from provider.core import validate
+from provider.core.errors import ApiError, AuthError, JobNotFound
+from provider.core.sanitize import clean
+from provider.core.services import DEFAULT_SERVICE, JOB_DOES_NOT_EXIST, SERVICES, Service
+from provider.taskcenter.models import ErrorBody, Job, JobEnvelope, JobList
+from provider.wire.jsondepth import MAX_JSON_DEPTH, json_too_deep
+from provider.wire.transport import DEFAULT_TRANSPORT, DeadlineExceeded, ResponseTooLarge, Transport
 
 NOT_FOUND_CODE = JOB_DOES_NOT_EXIST
 

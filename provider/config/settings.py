@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from provider import services, validate
-from provider.credentials import config_value, first
-from provider.errors import ConfigError
-from provider.services import DEFAULT_SERVICE, OTC_DOMAINS, Service
+from provider.config.credentials import config_value, first
+from provider.core import services, validate
+from provider.core.errors import ConfigError
+from provider.core.services import DEFAULT_SERVICE, OTC_DOMAINS, Service
 
 # The API path of an explicit endpoint of the default service (the seed page's); see Service.explicit_api_path.
 DEFAULT_API_PATH = services.SERVICES[DEFAULT_SERVICE].explicit_api_path

@@ -22,14 +22,11 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any, NoReturn, TextIO
 
-from provider import __version__, durations, validate
-from provider import budget as budget_module
-from provider.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
-from provider.client import TaskCenterClient
-from provider.compose import client_for
-from provider.credentials import redact, secret_values
-from provider.display import SafeStream, clean, make_display
-from provider.errors import (
+from provider import __version__
+from provider.cli.display import SafeStream, clean, make_display
+from provider.config.credentials import redact, secret_values
+from provider.core import durations, validate
+from provider.core.errors import (
     ApiError,
     AuthError,
     ExitCode,
@@ -39,10 +36,14 @@ from provider.errors import (
     WaitCancelled,
     WaitTimeout,
 )
-from provider.models import OUTPUT_FIELDS, Job
-from provider.services import SERVICES
-from provider.transport import Transport
-from provider.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy, wait_for_job
+from provider.core.services import SERVICES
+from provider.taskcenter.client import TaskCenterClient
+from provider.taskcenter.compose import client_for
+from provider.taskcenter.models import OUTPUT_FIELDS, Job
+from provider.waiting import budget as budget_module
+from provider.waiting.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
+from provider.waiting.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy, wait_for_job
+from provider.wire.transport import Transport
 
 PROG = "gaussdb-job"
 MAX_JOBS = 1000

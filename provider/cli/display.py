@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from provider import durations, sanitize
-from provider.errors import JobNotFound
-from provider.models import Job
+from provider.core import durations, sanitize
+from provider.core.errors import JobNotFound
+from provider.taskcenter.models import Job
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from provider.errors import ConfigError
+from provider.core.errors import ConfigError
 
 # Requests per second across every wait of the process. Users of the Huawei Cloud provider report the gateway's
 # limit for these calls as 200 per 5 minutes per account (0.67/s): 0.6/s (180 per 5 minutes) stays under it with
