@@ -163,7 +163,8 @@ class PasswordAuth(AuthBase):
         # Through the transport: the login gets no more time than the task-center call it authenticates (its
         # deadline is inherited), and its answer is read within the size cap.
         try:
-            response = DEFAULT_TRANSPORT.fetch(self._session, "POST", url, json=body)
+            # Asking for a token twice is harmless: the one login POST that may be retried.
+            response = DEFAULT_TRANSPORT.fetch(self._session, "POST", url, json=body, repeatable=True)
         except requests.RequestException as exc:
             raise ApiError(
                 f"could not reach IAM at {urlsplit(url).netloc}: {type(exc).__name__}", transient=True

@@ -203,6 +203,10 @@ class _GuardedAdapter(HTTPAdapter):
 # --- sessions and the retry policy ---------------------------------------------------------------------------
 
 
+# Methods that read and change nothing: the only ones retried unless a caller says otherwise (RFC 9110 9.2.1).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def retry_policy(total: int = 3, backoff_factor: float = 0.5, retry_after_max: int = 30) -> Retry:
     """The retry policy ``fetch`` follows (urllib3's counters, backoff and Retry-After parsing)."""
     return Retry(
@@ -355,18 +359,25 @@ class Transport:
         *,
         deadline: float | None = None,
         sleep: Any = time.sleep,
+        repeatable: bool | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         """Send with retries and return the answer with its body read (``response.content``), all by
         ``deadline`` (monotonic seconds; default ``call_seconds`` from now, and never later than the deadline of
         a call this one is made within). Raises ``requests`` errors: ``DeadlineExceeded`` (a ``Timeout``) when
-        time ran out with nothing to show, ``ResponseTooLarge``, ``ConnectionError``; ``ProxyRefused``."""
+        time ran out with nothing to show, ``ResponseTooLarge``, ``ConnectionError``; ``ProxyRefused``.
+
+        ``repeatable``: whether sending the request twice is harmless. Default: only for GET, HEAD and OPTIONS. A
+        request that is not repeatable is sent once and never retried, whatever happens to it (an operation that
+        changes the cloud must not run twice because its answer was lost)."""
+        if repeatable is None:
+            repeatable = method.upper() in SAFE_METHODS
         now = time.monotonic()
         outer = deadlines.current()
         if deadline is None and outer is None:
             deadline = now + self.call_seconds
         proxies = proxies_for(url)
-        retry = self.retry()
+        retry = self.retry() if repeatable else Retry(0, read=False, redirect=0, raise_on_status=False)
         with deadlines.within(deadline) as limit:
             assert limit is not None
             while True:
