@@ -7,6 +7,7 @@ import dataclasses
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,8 @@ from provider.core.errors import WaitTimeout
 from provider.resources.dynamic import _ProgressLog
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import FINAL_STATUSES, Job
+from provider.waiting.clock import VirtualClock
+from provider.waiting.engine import Hooks, WaitOptions
 from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
 from provider.wire.transport import Transport
 from tests.conftest import aksk_env
@@ -33,24 +36,25 @@ class VirtualTime:
     """A clock moved only by ``sleep``; ``fetch`` answers what the scripted job shows at that moment."""
 
     def __init__(self, script: Callable[[float], Job]) -> None:
-        self.now = 0.0
+        self.clock = VirtualClock()
         self.script = script
         self.calls: list[tuple[float, str]] = []
-        self.sleeps: list[float] = []
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+    @property
+    def now(self) -> float:
+        return self.clock.now()
+
+    @property
+    def sleeps(self) -> list[float]:
+        return self.clock.sleeps
 
     def fetch(self) -> Job:
         answer = self.script(self.now)
         self.calls.append((self.now, answer.status))
         return answer
 
-    def wait(self, timeout: float, policy: Policy = DEFAULT_POLICY, **kwargs: object) -> Job:
-        return wait_for_job(
-            self.fetch, timeout=timeout, clock=lambda: self.now, sleep=self.sleep, policy=policy, **kwargs
-        )  # type: ignore[arg-type]
+    def wait(self, timeout: float, policy: Policy = DEFAULT_POLICY, **kwargs: Any) -> Job:
+        return wait_for_job(self.fetch, WaitOptions(timeout=timeout, policy=policy, **kwargs), clock=self.clock)
 
 
 def scheduled(pending: float, running: float) -> Callable[[float], Job]:
@@ -191,13 +195,17 @@ def test_pending_then_running_then_completed_over_http(service: str) -> None:
         log: list[str] = []
         progress_log = _ProgressLog(created["id"], emit=log.append)
 
-        def on_poll(seen: Job) -> None:
-            reporter.poll(created["id"], seen)
-            progress_log(seen)
+        class Seen(Hooks):
+            def seen(self, job_id: str, seen: Job) -> None:
+                reporter.poll(job_id, seen)
+                progress_log(seen)
 
         try:
             done = wait_for_job(
-                lambda: client.get_job(created["id"]), timeout=30, policy=FAST, on_poll=on_poll, job_id=created["id"]
+                lambda: client.get_job(created["id"]),
+                WaitOptions(timeout=30, policy=FAST),
+                hooks=Seen(),
+                job_id=created["id"],
             )
         finally:
             client.close()
@@ -214,7 +222,9 @@ def test_accept_scheduled_over_http_returns_pending_with_every_field() -> None:
         created = emu.create_job(service="rds", pending_for=3600, duration=60)
         client = client_for({"service": "rds"}, {}, aksk_env(emu), transport=Transport(retries=1))
         try:
-            done = wait_for_job(lambda: client.get_job(created["id"]), timeout=30, policy=FAST, accept_scheduled=True)
+            done = wait_for_job(
+                lambda: client.get_job(created["id"]), WaitOptions(timeout=30, policy=FAST, accept_scheduled=True)
+            )
         finally:
             client.close()
         assert emu.stats()["jobs"][created["id"]] == 1
