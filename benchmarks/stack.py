@@ -3,8 +3,9 @@
 The jobs start together (a stack that resizes and restarts many instances at once): durations spread
 geometrically from 5 s to an hour, progress shapes and "not yet visible" periods cycling through the single-job
 suite's. They are waited for as ``GaussDBJobs`` and ``gaussdb-job wait`` do: one wait engine over every job, on
-a ``VirtualClock``; with a budget, every request goes through one ``RequestBudget``. The gateway can be modelled too: a sliding-window limit (200 requests per
-5 minutes, as users of the Huawei Cloud provider report) answering 429 beyond it.
+a ``VirtualClock``; with a budget, every request goes through one ``RequestBudget``. The gateway can be modelled
+too: a sliding-window limit (200 requests per 5 minutes, as users of the Huawei Cloud provider report) answering
+429 beyond it.
 
 Figures per scenario: wall time against the longest job, requests per minute (peak over any 60 s window, and
 mean) against the cap, lag per job, 429s answered.
