@@ -479,8 +479,8 @@ def _wait(
             if job_id not in final:
                 row = display.rows[job_id]
                 if crashed and not cancel.is_set():
-                    problem = crashed[0]
-                    message = f"job {job_id}: unexpected error: {type(problem).__name__}: {problem}"
+                    surprise = crashed[0]
+                    message = f"job {job_id}: unexpected error: {type(surprise).__name__}: {surprise}"
                     final[job_id] = _Result(_entry(job_id, row.job, redact(message, run.secrets)), ExitCode.API)
                     display.finish(job_id, row.job, message)
                     continue
