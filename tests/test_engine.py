@@ -204,3 +204,35 @@ def test_an_unexpected_exception_is_that_jobs_error_only() -> None:
     assert isinstance(results["bad"].error, GaussDBError) and "unexpected error: ValueError" in str(
         results["bad"].error
     )
+
+
+def test_a_refresh_keeps_one_jobs_last_outputs_when_its_reads_keep_failing(
+    emulator: Emulator, emu_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GaussDBJobs read (refresh): the jobs are read side by side (one request each in the emulator's log) and
+    one job whose reads fail transiently until the refresh's deadline keeps its last outputs; the refresh
+    succeeds for the others."""
+    from provider.resources import dynamic
+    from provider.taskcenter.client import TaskCenterClient
+
+    for name, value in emu_env.items():
+        monkeypatch.setenv(name, value)
+    jobs = [emulator.create_job(duration=0) for _ in range(3)]
+    ids = [j["id"] for j in jobs]
+    flaky = ids[1]
+    get_job = TaskCenterClient.get_job
+
+    def failing_for_one(self: TaskCenterClient, job_id: str, **kwargs: object) -> Job:
+        if job_id == flaky:
+            raise ApiError("bad gateway", status=502, transient=True)
+        return get_job(self, job_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TaskCenterClient, "get_job", failing_for_one)
+    monkeypatch.setattr(dynamic, "REFRESH_TIMEOUT", 0.5)  # the flaky job's reads end at this deadline
+    old = [{"job_id": job_id, "status": "Running", "name": "before"} for job_id in ids]
+    props = {"job_ids": ids, "jobs": old, "status": "Running", "failed": {}}
+    result = dynamic.GaussDBJobsProvider().read("jobs-x", props)
+    outs = {job["job_id"]: job for job in result.outs["jobs"]}
+    assert outs[flaky] == old[1]  # kept as it was
+    assert all(outs[job_id]["status"] == "Completed" for job_id in ids if job_id != flaky)
+    assert emulator.stats()["jobs"] == {ids[0]: 1, ids[2]: 1}

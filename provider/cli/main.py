@@ -40,6 +40,7 @@ from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import OUTPUT_FIELDS, Job
 from provider.taskcenter.perjob import PerJobReader
+from provider.taskcenter.reader import Due
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
 from provider.waiting.clock import Cancel
@@ -345,14 +346,15 @@ def _show(run: _Run, args: argparse.Namespace, parser: argparse.ArgumentParser) 
     if len(job_id) != 1:
         parser.error("show takes one job id; use wait for several")
     client = run.client(args)
-    try:
-        job = client.get_job(job_id[0])
-    except GaussDBError as exc:
-        run.say(str(exc))
-        for hint in _hints(client, [exc]):
+    # One read, as the wait engine reads (through a request budget, an unexpected exception as an error), but
+    # once: show answers what the task center says now, errors included. (The budget's first slot is immediate.)
+    outcome = PerJobReader.for_client(client, RequestBudget()).read([Due(job_id[0])])[job_id[0]]
+    if not isinstance(outcome, Job):
+        run.say(str(outcome))
+        for hint in _hints(client, [outcome]):
             run.say(hint)
-        return exc.exit_code
-    problem = _emit(run, json.dumps(job.fields(), indent=2))
+        return outcome.exit_code
+    problem = _emit(run, json.dumps(outcome.fields(), indent=2))
     if problem:
         run.say(f"could not write the job: {problem}")
         return ExitCode.API
