@@ -20,7 +20,7 @@ from provider.taskcenter import compose
 from provider.taskcenter.models import Job
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget, max_rate, parse_rate, process_budget
-from provider.waiting.clock import VirtualClock
+from provider.waiting.clock import Cancel, VirtualClock
 from provider.waiting.engine import WaitOptions
 from provider.waiting.waiter import DEFAULT_POLICY, wait_for_job
 from provider.wire.transport import Transport
@@ -300,3 +300,58 @@ def test_429s_from_the_gateway_lower_the_budget(emulator: Emulator, emu_env: dic
     assert final.status == "Completed"
     assert shared.throttles == 3
     assert shared.rate < 20.0 * budget_module.BETA
+
+
+class HeldClock:
+    """Time that stands still: a sleep records its length and lasts until its event is set (a change in the
+    budget's line, or a cancel), so the test sees exactly when a sleeper was woken and what it did next."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[tuple[str, float]] = []
+        self.changed = threading.Condition()
+
+    def now(self) -> float:
+        return 0.0
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        with self.changed:
+            self.sleeps.append((threading.current_thread().name, seconds))
+            self.changed.notify_all()
+        assert cancel is not None
+        return cancel.wait(30)
+
+    def request_deadline(self, at: float) -> float | None:
+        return None
+
+    def await_sleeps(self, name: str, count: int) -> list[float]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.of(name)) >= count, timeout=20), self.sleeps
+            return self.of(name)
+
+    def of(self, name: str) -> list[float]:
+        return [seconds for who, seconds in self.sleeps if who == name]
+
+
+def test_a_sleeper_is_woken_when_the_line_changes() -> None:
+    """A request asleep until its slot is woken when a newcomer with priority joins the line (it then sleeps
+    one spacing longer, behind it), and again when that newcomer gives up (back to its slot): no sleeper keeps a
+    stale turn. Time stands still, so every step is by order alone."""
+    clock = HeldClock()
+    shared = RequestBudget(1.0, clock=clock)
+    assert shared.acquire()  # the next slot is 1.05 s away
+    cancel_urgent, cancel_patient = Cancel(), Cancel()
+    patient = threading.Thread(target=shared.acquire, kwargs={"cancel": cancel_patient}, name="patient", daemon=True)
+    urgent = threading.Thread(
+        target=shared.acquire, kwargs={"priority": 60.0, "cancel": cancel_urgent}, name="urgent", daemon=True
+    )
+    patient.start()
+    assert clock.await_sleeps("patient", 1) == [pytest.approx(1.05)]
+    urgent.start()
+    assert clock.await_sleeps("patient", 2)[1] == pytest.approx(2.1)  # woken: one request now goes first
+    cancel_urgent.set()
+    urgent.join(10)
+    assert not urgent.is_alive()
+    assert clock.await_sleeps("patient", 3)[2] == pytest.approx(1.05)  # woken again: its turn is back
+    cancel_patient.set()
+    patient.join(10)
+    assert not patient.is_alive()
