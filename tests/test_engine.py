@@ -236,3 +236,20 @@ def test_a_refresh_keeps_one_jobs_last_outputs_when_its_reads_keep_failing(
     assert outs[flaky] == old[1]  # kept as it was
     assert all(outs[job_id]["status"] == "Completed" for job_id in ids if job_id != flaky)
     assert emulator.stats()["jobs"] == {ids[0]: 1, ids[2]: 1}
+
+
+def test_jobs_held_back_by_the_budget_show_as_queued_with_one_hint(
+    emulator: Emulator, emu_env: dict[str, str]
+) -> None:
+    """Six finished jobs at 2 requests/s (0.525 s apart) with the tests' policy (a round is one min_interval,
+    0.05 s): the first job is read at once, the five others wait for their turn. Each is shown as queued once
+    (not "no answer yet"), and one hint names --max-rate."""
+    ids = [emulator.create_job(duration=0)["id"] for _ in range(6)]
+    result = cli(["wait", *ids, "--max-rate", "2", "--progress", "plain"], emu_env)
+    assert result.code == 0, result.stderr
+    queued = [line for line in result.stderr.splitlines() if "queued (2/s budget)" in line]
+    assert sorted(line.split("] ")[1].split(":")[0] for line in queued) == sorted(ids[1:])
+    assert "no answer yet" not in result.stderr
+    hints = [line for line in result.stderr.splitlines() if "--max-rate" in line]
+    assert len(hints) == 1 and "request budget" in hints[0]
+    assert sorted(emulator.stats()["jobs"].values()) == [1] * 6  # each read once, the queued ones included
