@@ -238,9 +238,7 @@ def test_a_refresh_keeps_one_jobs_last_outputs_when_its_reads_keep_failing(
     assert emulator.stats()["jobs"] == {ids[0]: 1, ids[2]: 1}
 
 
-def test_jobs_held_back_by_the_budget_show_as_queued_with_one_hint(
-    emulator: Emulator, emu_env: dict[str, str]
-) -> None:
+def test_jobs_held_back_by_the_budget_show_as_queued_with_one_hint(emulator: Emulator, emu_env: dict[str, str]) -> None:
     """Six finished jobs at 2 requests/s (0.525 s apart) with the tests' policy (a round is one min_interval,
     0.05 s): the first job is read at once, the five others wait for their turn. Each is shown as queued once
     (not "no answer yet"), and one hint names --max-rate."""
