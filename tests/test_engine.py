@@ -157,7 +157,11 @@ def test_cancel_ends_every_wait_at_once_sleeps_in_the_budget_included() -> None:
         first_read.set()
         return job(job_id)
 
-    threading.Thread(target=lambda: (first_read.wait(30), cancel.set()), daemon=True).start()
+    def stop_after_the_first_read() -> None:
+        first_read.wait(30)
+        cancel.set()
+
+    threading.Thread(target=stop_after_the_first_read, daemon=True).start()
     budget = RequestBudget(0.01)
     results = wait_all(
         PerJobReader(get, budget), ["a", "b"], WaitOptions(timeout=3600, cancel=cancel), clock=SYSTEM_CLOCK
@@ -232,6 +236,7 @@ def test_a_refresh_keeps_one_jobs_last_outputs_when_its_reads_keep_failing(
     old = [{"job_id": job_id, "status": "Running", "name": "before"} for job_id in ids]
     props = {"job_ids": ids, "jobs": old, "status": "Running", "failed": {}}
     result = dynamic.GaussDBJobsProvider().read("jobs-x", props)
+    assert result.outs is not None
     outs = {job["job_id"]: job for job in result.outs["jobs"]}
     assert outs[flaky] == old[1]  # kept as it was
     assert all(outs[job_id]["status"] == "Completed" for job_id in ids if job_id != flaky)
