@@ -256,3 +256,31 @@ def test_jobs_held_back_by_the_budget_show_as_queued_with_one_hint(emulator: Emu
     hints = [line for line in result.stderr.splitlines() if "--max-rate" in line]
     assert len(hints) == 1 and "request budget" in hints[0]
     assert sorted(emulator.stats()["jobs"].values()) == [1] * 6  # each read once, the queued ones included
+
+
+def test_a_job_whose_turn_never_comes_is_queued_then_timed_out() -> None:
+    """A reader that never gets a slot (a pacer that always says no) leaves every job out: each is queued, round
+    after round, and times out at the deadline carrying what it knew (never read)."""
+    clock = VirtualClock()
+
+    class Refusing:
+        def acquire(
+            self, *, priority: float = 0.0, deadline: float | None = None, cancel: threading.Event | None = None
+        ) -> bool:
+            return False
+
+        def feedback(self, *, throttled: bool) -> None:
+            raise AssertionError("nothing was sent")
+
+    queued: list[str] = []
+
+    class Queued(Hooks):
+        def queued(self, job_id: str) -> None:
+            queued.append(job_id)
+
+    reader = PerJobReader(lambda job_id: job(job_id), Refusing())
+    results = wait_all(reader, ["a", "b"], WaitOptions(timeout=10), clock=clock, hooks=Queued())
+    assert {r.verdict for r in results.values()} == {Verdict.TIMED_OUT}
+    assert "never read" in str(results["a"].error)
+    assert queued.count("a") >= 2 and queued.count("b") >= 2
+    assert clock.now() == pytest.approx(10.0)

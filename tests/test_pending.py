@@ -32,8 +32,8 @@ def job(status: str, process: str = "") -> Job:
     return Job.model_validate({"id": JOB_ID, "name": "RestartGaussDBInstance", "status": status, "process": process})
 
 
-class VirtualTime:
-    """A clock moved only by ``sleep``; ``fetch`` answers what the scripted job shows at that moment."""
+class Scripted:
+    """A scripted job on a ``VirtualClock``: ``fetch`` answers what the job shows at the clock's time."""
 
     def __init__(self, script: Callable[[float], Job]) -> None:
         self.clock = VirtualClock()
@@ -81,7 +81,7 @@ def test_pending_is_a_valid_status_and_not_final() -> None:
 
 def test_a_long_pending_job_is_polled_at_the_long_interval() -> None:
     two_hours = 7200.0
-    time = VirtualTime(scheduled(pending=two_hours, running=600))
+    time = Scripted(scheduled(pending=two_hours, running=600))
     done = time.wait(timeout=4 * 3600)
     assert done.status == "Completed"
     pending_polls = [at for at, status in time.calls if status == "Pending"]
@@ -95,7 +95,7 @@ def test_a_long_pending_job_is_polled_at_the_long_interval() -> None:
 
 
 def test_pending_uses_the_policys_long_interval_not_the_short_one() -> None:
-    time = VirtualTime(scheduled(pending=3.0, running=1.0))
+    time = Scripted(scheduled(pending=3.0, running=1.0))
     time.wait(timeout=60, policy=FAST)
     pending_polls = sum(1 for _, status in time.calls if status == "Pending")
     assert time.sleeps[:pending_polls] == [FAST.max_interval] * pending_polls
@@ -105,7 +105,7 @@ def test_pending_uses_the_policys_long_interval_not_the_short_one() -> None:
 def test_jitter_only_shortens_the_pending_interval() -> None:
     import random
 
-    time = VirtualTime(scheduled(pending=600.0, running=10.0))
+    time = Scripted(scheduled(pending=600.0, running=10.0))
     time.wait(timeout=3600, rng=random.Random(7))
     pending_polls = sum(1 for _, status in time.calls if status == "Pending")
     sleeps = time.sleeps[:pending_polls]
@@ -115,20 +115,20 @@ def test_jitter_only_shortens_the_pending_interval() -> None:
 
 
 def test_accept_scheduled_returns_a_pending_job_at_once() -> None:
-    time = VirtualTime(scheduled(pending=7200, running=60))
+    time = Scripted(scheduled(pending=7200, running=60))
     result = time.wait(timeout=3600, accept_scheduled=True)
     assert result.status == "Pending"
     assert time.calls == [(0.0, "Pending")] and time.sleeps == []
 
 
 def test_accept_scheduled_still_waits_a_running_job() -> None:
-    time = VirtualTime(scheduled(pending=0, running=30))
+    time = Scripted(scheduled(pending=0, running=30))
     assert time.wait(timeout=3600, accept_scheduled=True).status == "Completed"
     assert len(time.calls) > 1
 
 
 def test_a_job_pending_past_the_deadline_times_out_with_status_pending() -> None:
-    time = VirtualTime(scheduled(pending=10 * 3600, running=60))
+    time = Scripted(scheduled(pending=10 * 3600, running=60))
     with pytest.raises(WaitTimeout, match="last status Pending") as caught:
         time.wait(timeout=600)
     assert caught.value.last is not None and caught.value.last.status == "Pending"

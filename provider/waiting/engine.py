@@ -123,6 +123,10 @@ def wait_all(
         if due:
             answers = _read(reader, due, now, clock, cancel)
             after = clock.now()
+            if not answers and after == now and not (cancel is not None and cancel.is_set()):
+                # A reader that asked nothing without waiting for the pacer would spin this loop: pause a round.
+                clock.sleep(min(t.policy.min_interval for t in due), cancel)
+                after = clock.now()
             for tracker in due:
                 outcome = answers.get(tracker.job_id)
                 if outcome is None:
