@@ -37,8 +37,8 @@ class Policy:
     min_interval: float = 2.0
     max_interval: float = 30.0
     growth: float = 0.05
-    # Each interval is shortened by a random fraction in [0, jitter) when the clock is real: waits started together
-    # drift apart instead of hitting the API in bursts.
+    # Each interval is shortened by a random fraction in [0, jitter) when the wait has an rng (every wait on the
+    # real clock has one): waits started together drift apart instead of hitting the API in bursts.
     jitter: float = 0.1
     # Progress-based skipping: a job is assumed not to end before its progress could reach this percent (so it
     # tolerates a job that runs up to 100 / earliest_end_percent times faster than its progress says). A skip
