@@ -286,3 +286,39 @@ def test_a_job_whose_turn_never_comes_is_queued_then_timed_out() -> None:
     assert "never read" in str(results["a"].error)
     assert queued.count("a") >= 2 and queued.count("b") >= 2
     assert clock.now() == pytest.approx(10.0)
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    ts = sorted(times)
+    return max((sum(1 for u in ts[i:] if u < t + window) for i, t in enumerate(ts)), default=0)
+
+
+def test_retries_go_through_the_budget(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    """Eight finished jobs, the first eight answers 500s, --max-rate 6: the retries are reads like the others, so
+    the emulator's log (failed requests included) holds at most 12 requests in any 2 s, and every job completes."""
+    ids = [emulator.create_job(duration=0)["id"] for _ in range(8)]
+    start = len(emulator.stats()["log"])
+    emulator.add_fault("500", count=8)
+    result = cli(["wait", *ids, "--max-rate", "6", "--progress", "none"], emu_env)
+    assert result.code == 0, result.stderr
+    times = [t for t, _ in emulator.stats()["log"][start:]]
+    assert len(times) == 16  # 8 failed reads retried, 8 answered
+    assert most_in_window(times, 2.0) <= 12
+
+
+def test_a_refresh_reads_every_job_side_by_side_within_the_cap(
+    emulator: Emulator, emu_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GaussDBJobs read of 20 jobs with gaussdb:maxRate 10: one request per job, at most 10 in any second."""
+    from provider.resources import dynamic
+
+    for name, value in emu_env.items():
+        monkeypatch.setenv(name, value)
+    ids = [emulator.create_job(duration=0)["id"] for _ in range(20)]
+    provider = dynamic.GaussDBJobsProvider()
+    provider._config = {"gaussdb:maxRate": "10"}
+    start = len(emulator.stats()["log"])
+    result = provider.read("jobs-x", {"job_ids": ids, "jobs": [], "status": "Running", "failed": {}})
+    assert result.outs is not None and result.outs["status"] == "Completed"
+    times = [t for t, _ in emulator.stats()["log"][start:]]
+    assert len(times) == 20 and most_in_window(times, 1.0) <= 10
