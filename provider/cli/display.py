@@ -170,15 +170,15 @@ class Display:
             self.changed(row, before)
 
     def queued(self, job_id: str, rate: float) -> None:
-        """The job is due but waits for its turn in the request budget (``rate`` requests/s for every job)."""
+        """The job is due but waits for its turn in the request budget (``rate`` requests/s for every job). Shown
+        while nothing was heard of it yet (instead of "no answer yet"); a job already seen keeps its progress."""
         with self.lock:
             row = self.rows[job_id]
-            if row.queued:
+            row.queued = True
+            if row.heard or row.queued_told:
                 return
-            row.queued, row.note = True, f"queued ({rate:g}/s budget)"
-            if not row.queued_told:  # one line per job: a budget-bound wait queues every job again and again
-                row.queued_told = True
-                self.noted(row)
+            row.queued_told, row.note = True, f"queued ({rate:g}/s budget)"
+            self.noted(row)
 
     def problem(self, job_id: str, exc: Exception) -> None:
         with self.lock:
