@@ -22,13 +22,13 @@ from benchmarks.simulation import (
     Case,
     ScriptedJob,
     Summary,
-    VirtualClock,
     ours,
     ours_with_budget,
     run_suite,
     suite,
 )
-from provider.waiting.waiter import DEFAULT_POLICY, Policy
+from provider.waiting.clock import VirtualClock
+from provider.waiting.policy import DEFAULT_POLICY, Policy
 
 NAMES = ("ours", "terraform")
 CHART = Path(__file__).with_name("lag_vs_calls.png")

@@ -15,6 +15,7 @@ from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import Job
+from provider.waiting.engine import Hooks, WaitOptions
 from provider.waiting.waiter import wait_for_job
 
 
@@ -109,7 +110,12 @@ def real_wait(emu: Emulator, duration: float, visible_after: float = 0.0) -> Rea
     seen: list[Job] = []
     before = emu.stats()["jobs"].get(job_id, 0)
     try:
-        wait_for_job(lambda: client.get_job(job_id), timeout=duration + 120, on_poll=seen.append, job_id=job_id)
+
+        class Seen(Hooks):
+            def seen(self, job_id: str, job: Job) -> None:
+                seen.append(job)
+
+        wait_for_job(lambda: client.get_job(job_id), WaitOptions(timeout=duration + 120), job_id=job_id, hooks=Seen())
         done = time.monotonic()
     finally:
         client.close()

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from provider.core.errors import JobNotFound, WaitTimeout
 from provider.taskcenter.models import Job
 from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget
-from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
+from provider.waiting.clock import VirtualClock
+from provider.waiting.engine import WaitOptions
+from provider.waiting.policy import DEFAULT_POLICY, Policy
+from provider.waiting.waiter import wait_for_job
 
 DURATIONS: tuple[float, ...] = (0, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 INVISIBLE: tuple[float, ...] = (0, 2, 5, 8)
@@ -98,23 +101,6 @@ def suite(
     return [Case(d, s, i, seed) for d in durations for s in shapes for i in invisible for seed in seeds]
 
 
-class VirtualClock:
-    """``clock`` and ``sleep`` for a waiter: sleeping only moves the time forward."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        if seconds < 0:
-            raise AssertionError(f"negative sleep {seconds}")
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 _JOBS: dict[tuple[str, str], Job] = {}
 
 
@@ -136,7 +122,7 @@ class ScriptedJob:
         self._progress = SHAPES[case.shape]
 
     def __call__(self) -> Job:
-        now = self.clock.now
+        now = self.clock.now()
         self.calls.append(now)
         if now < self.case.invisible:
             raise JobNotFound("bench-job")
@@ -166,7 +152,7 @@ Strategy = Callable[[Callable[[], Job], float, VirtualClock, random.Random], Job
 
 def ours(policy: Policy = DEFAULT_POLICY) -> Strategy:
     def run(fetch: Callable[[], Job], timeout: float, clock: VirtualClock, rng: random.Random) -> Job:
-        return wait_for_job(fetch, timeout=timeout, clock=clock.clock, sleep=clock.sleep, policy=policy, rng=rng)
+        return wait_for_job(fetch, WaitOptions(timeout=timeout, policy=policy, rng=rng), clock=clock)
 
     return run
 
@@ -175,10 +161,8 @@ def ours_with_budget(policy: Policy = DEFAULT_POLICY, rate: float = DEFAULT_MAX_
     """The same waits, each asking a request budget (the process's default cap) before every poll."""
 
     def run(fetch: Callable[[], Job], timeout: float, clock: VirtualClock, rng: random.Random) -> Job:
-        budget = RequestBudget(rate, clock=clock.clock, sleep=clock.sleep)
-        return wait_for_job(
-            fetch, timeout=timeout, clock=clock.clock, sleep=clock.sleep, policy=policy, rng=rng, budget=budget
-        )
+        budget = RequestBudget(rate, clock=clock)
+        return wait_for_job(fetch, WaitOptions(timeout=timeout, policy=policy, rng=rng), clock=clock, pacer=budget)
 
     return run
 
@@ -194,7 +178,7 @@ class FixedSchedule:
     not_found_checks: int = 20
 
     def __call__(self, fetch: Callable[[], Job], timeout: float, clock: VirtualClock, rng: random.Random) -> Job:
-        deadline = clock.now + timeout
+        deadline = clock.now() + timeout
         clock.sleep(self.delay)
         not_found = 0
         while True:
@@ -207,7 +191,7 @@ class FixedSchedule:
             else:
                 if job.finished:
                     return job
-            if clock.now + self.interval > deadline:
+            if clock.now() + self.interval > deadline:
                 raise WaitTimeout("bench-job", timeout, None)
             clock.sleep(self.interval)
 
@@ -223,7 +207,7 @@ def run_case(strategy: Strategy, case: Case) -> Outcome:
         strategy(fetch, timeout, clock, random.Random(case.seed))
     except WaitTimeout:
         return Outcome(case, len(fetch.calls), None)
-    return Outcome(case, len(fetch.calls), clock.now)
+    return Outcome(case, len(fetch.calls), clock.now())
 
 
 def run_suite(strategy: Strategy, cases: Sequence[Case]) -> list[Outcome]:

@@ -2,9 +2,10 @@
 
 The jobs start together (a stack that resizes and restarts many instances at once): durations spread
 geometrically from 5 s to an hour, progress shapes and "not yet visible" periods cycling through the single-job
-suite's. Each wait runs the real waiter in its own thread on ``benchmarks.virtual.VirtualTime``; with a budget,
-every wait shares one ``RequestBudget``. The gateway can be modelled too: a sliding-window limit (200 requests per
-5 minutes, as users of the Huawei Cloud provider report) answering 429 beyond it.
+suite's. They are waited for as ``GaussDBJobs`` and ``gaussdb-job wait`` do: one wait engine over every job, on
+a ``VirtualClock``; with a budget, every request goes through one ``RequestBudget``. The gateway can be modelled
+too: a sliding-window limit (200 requests per 5 minutes, as users of the Huawei Cloud provider report) answering
+429 beyond it.
 
 Figures per scenario: wall time against the longest job, requests per minute (peak over any 60 s window, and
 mean) against the cap, lag per job, 429s answered.
@@ -22,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.simulation import INVISIBLE, SHAPES, Case, ScriptedJob
-from benchmarks.virtual import VirtualTime
 from provider.core.errors import ApiError
 from provider.taskcenter.models import Job
+from provider.taskcenter.perjob import PerJobReader
 from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget
-from provider.waiting.waiter import wait_for_job
+from provider.waiting.clock import VirtualClock
+from provider.waiting.engine import Hooks, WaitOptions, wait_all
+from provider.waiting.engine import Result as WaitResult
 
 JOBS = 50
 SHORTEST, LONGEST = 5.0, 3600.0
@@ -119,42 +122,34 @@ class Result:
 
 
 def run(scenario: Scenario, cases: Sequence[Case]) -> Result:
-    vt = VirtualTime()
-    budget = None if scenario.rate is None else RequestBudget(scenario.rate, clock=vt.clock, sleep=vt.sleep)
-    gateway = None if scenario.gateway is None else Gateway(vt.clock, *scenario.gateway)
-    scripted = [ScriptedJob(case, vt) for case in cases]  # type: ignore[arg-type]  # VirtualTime has .now
-    detected: list[float | None] = [None] * len(cases)
+    vt = VirtualClock()
+    budget = None if scenario.rate is None else RequestBudget(scenario.rate, clock=vt)
+    gateway = None if scenario.gateway is None else Gateway(vt.now, *scenario.gateway)
+    scripted = {f"job-{i}": ScriptedJob(case, vt) for i, case in enumerate(cases)}
+    ids = list(scripted)
+    detected: dict[str, float | None] = dict.fromkeys(ids)
 
-    def waiter(index: int) -> Callable[[], None]:
-        job = scripted[index]
+    def get(job_id: str) -> Job:
+        job = scripted[job_id]
+        if gateway is not None:
+            try:
+                gateway.admit()
+            except ApiError:
+                job.calls.append(vt.now())
+                raise
+        return job()
 
-        def fetch() -> Job:
-            if gateway is not None:
-                try:
-                    gateway.admit()
-                except ApiError:
-                    job.calls.append(vt.now)
-                    raise
-            return job()
+    class Ends(Hooks):
+        def ended(self, job_id: str, result: WaitResult) -> None:
+            if result.error is None:
+                detected[job_id] = vt.now()
 
-        def wait() -> None:
-            wait_for_job(
-                fetch,
-                timeout=2 * cases[index].end + 3600,
-                clock=vt.clock,
-                sleep=vt.sleep,
-                rng=random.Random(index),
-                budget=budget,
-                job_id=f"job-{index}",
-            )
-            detected[index] = vt.now
-
-        return wait
-
-    vt.run([waiter(i) for i in range(len(cases))])
-    requests = sorted(t for job in scripted for t in job.calls)
-    wall = max(max(job.calls, default=0.0) for job in scripted)
-    return Result(scenario, list(cases), detected, requests, gateway.throttled if gateway else 0, wall)
+    options = WaitOptions(timeout=2 * max(c.end for c in cases) + 3600, rng=random.Random(1))
+    wait_all(PerJobReader(get, budget), ids, options, clock=vt, hooks=Ends())
+    requests = sorted(t for job in scripted.values() for t in job.calls)
+    wall = max(max(job.calls, default=0.0) for job in scripted.values())
+    throttled = gateway.throttled if gateway else 0
+    return Result(scenario, list(cases), [detected[i] for i in ids], requests, throttled, wall)
 
 
 def table(results: Sequence[Result]) -> str:

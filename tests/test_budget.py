@@ -13,14 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from benchmarks.simulation import Case, ScriptedJob, VirtualClock, suite
-from benchmarks.virtual import VirtualTime
+from benchmarks.simulation import Case, ScriptedJob, suite
 from gaussdb_emulator.server import Emulator
 from provider.core.errors import ApiError, ConfigError
 from provider.taskcenter import compose
 from provider.taskcenter.models import Job
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import DEFAULT_MAX_RATE, RequestBudget, max_rate, parse_rate, process_budget
+from provider.waiting.clock import Cancel, VirtualClock
+from provider.waiting.engine import WaitOptions
 from provider.waiting.waiter import DEFAULT_POLICY, wait_for_job
 from provider.wire.transport import Transport
 
@@ -48,11 +49,9 @@ def test_a_single_wait_keeps_its_schedule_under_the_default_budget() -> None:
         for with_budget in (False, True):
             clock = VirtualClock()
             fetch = ScriptedJob(case, clock)
-            shared = RequestBudget(clock=clock.clock, sleep=clock.sleep) if with_budget else None
-            wait_for_job(
-                fetch, timeout=2 * case.end + 600, clock=clock.clock, sleep=clock.sleep, rng=random.Random(1),
-                budget=shared,
-            )  # fmt: skip
+            shared = RequestBudget(clock=clock) if with_budget else None
+            options = WaitOptions(timeout=2 * case.end + 600, rng=random.Random(1))
+            wait_for_job(fetch, options, clock=clock, pacer=shared)
             schedules.append(fetch.calls)
         assert schedules[0] == schedules[1], case
 
@@ -61,9 +60,9 @@ def test_a_single_wait_keeps_its_schedule_under_the_default_budget() -> None:
 
 
 def run_waits(
-    cases: list[Case], shared: RequestBudget | None, vt: VirtualTime, gateway: Callable[[], None] | None = None
+    cases: list[Case], shared: RequestBudget | None, vt: VirtualClock, gateway: Callable[[], None] | None = None
 ) -> tuple[list[ScriptedJob], list[Job | BaseException]]:
-    jobs = [ScriptedJob(case, vt) for case in cases]  # type: ignore[arg-type]
+    jobs = [ScriptedJob(case, vt) for case in cases]
 
     def waiter(scripted: ScriptedJob, seed: int) -> Callable[[], Job]:
         def fetch() -> Job:
@@ -71,35 +70,34 @@ def run_waits(
                 try:
                     gateway()
                 except ApiError:
-                    scripted.calls.append(vt.now)
+                    scripted.calls.append(vt.now())
                     raise
             return scripted()
 
-        return lambda: wait_for_job(
-            fetch, timeout=7200, clock=vt.clock, sleep=vt.sleep, rng=random.Random(seed), budget=shared
-        )
+        options = WaitOptions(timeout=7200, rng=random.Random(seed))
+        return lambda: wait_for_job(fetch, options, clock=vt, pacer=shared)
 
     return jobs, vt.run([waiter(j, i) for i, j in enumerate(jobs)])
 
 
 def test_forty_waits_stay_under_the_cap_and_all_complete() -> None:
-    vt = VirtualTime()
-    shared = RequestBudget(4.0, clock=vt.clock, sleep=vt.sleep)
+    vt = VirtualClock()
+    shared = RequestBudget(4.0, clock=vt)
     cases = [Case(float(5 + 15 * i), ("linear", "none", "steps")[i % 3], 0.0, i) for i in range(40)]
     jobs, results = run_waits(cases, shared, vt)
     assert all(isinstance(r, Job) and r.status == "Completed" for r in results)
     times = [t for j in jobs for t in j.calls]
     assert most_in_window(times, 2.0) <= 8
     # Without the budget the same waits send far more than that at the start.
-    vt = VirtualTime()
+    vt = VirtualClock()
     free, _ = run_waits(cases, None, vt)
     assert most_in_window([t for j in free for t in j.calls], 2.0) > 8
 
 
 def test_waits_share_the_budget_fairly() -> None:
     """Ten identical long jobs without progress behind a tight cap: each gets its turn, none twice before another."""
-    vt = VirtualTime()
-    shared = RequestBudget(0.5, clock=vt.clock, sleep=vt.sleep)
+    vt = VirtualClock()
+    shared = RequestBudget(0.5, clock=vt)
     cases = [Case(600.0, "none", 0.0, i) for i in range(10)]
     jobs, _ = run_waits(cases, shared, vt)
     counts = [len(j.calls) for j in jobs]
@@ -112,8 +110,8 @@ def test_waits_share_the_budget_fairly() -> None:
 
 
 def test_a_job_predicted_to_be_ending_goes_first() -> None:
-    vt = VirtualTime()
-    shared = RequestBudget(1.0, clock=vt.clock, sleep=vt.sleep)
+    vt = VirtualClock()
+    shared = RequestBudget(1.0, clock=vt)
     granted: list[str] = []
 
     def asker(name: str, at: float, priority: float) -> Callable[[], None]:
@@ -130,7 +128,7 @@ def test_a_job_predicted_to_be_ending_goes_first() -> None:
 
 
 def test_waiter_marks_a_job_near_its_end_as_ending() -> None:
-    from provider.waiting.waiter import ENDING_HEAD_START, Trend, budget_priority, observe
+    from provider.waiting.policy import ENDING_HEAD_START, Trend, budget_priority, observe
 
     trend = observe(observe(Trend(), 0.0, 10.0), 100.0, 95.0)
     assert budget_priority(trend, 100.0, DEFAULT_POLICY) == ENDING_HEAD_START
@@ -143,17 +141,9 @@ def test_waiter_marks_a_job_near_its_end_as_ending() -> None:
 # -- adaptive ---------------------------------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_throttle_lowers_the_rate_which_then_recovers_gradually() -> None:
-    clock = FakeClock()
-    shared = RequestBudget(4.0, clock=clock, sleep=lambda s: None)
+    clock = VirtualClock()
+    shared = RequestBudget(4.0, clock=clock)
     assert shared.rate == 4.0
     shared.feedback(throttled=False)
     assert shared.rate == 4.0
@@ -161,7 +151,7 @@ def test_a_throttle_lowers_the_rate_which_then_recovers_gradually() -> None:
     assert shared.rate == pytest.approx(4.0 * budget_module.BETA)
     rates = []
     for second in range(1, 121):
-        clock.now = float(second)
+        clock.advance(1.0)
         rates.append(shared.rate)
     assert rates == sorted(rates)  # never falls back while recovering
     assert rates[10] < 4.0  # gradually, not at once
@@ -174,11 +164,11 @@ def test_a_throttle_lowers_the_rate_which_then_recovers_gradually() -> None:
 
 def test_after_a_burst_of_429s_the_rate_drops_then_recovers_in_virtual_time() -> None:
     """Twenty waits on a 4/s budget; the gateway answers 429 to everything from 60 s to 64 s."""
-    vt = VirtualTime()
-    shared = RequestBudget(4.0, clock=vt.clock, sleep=vt.sleep)
+    vt = VirtualClock()
+    shared = RequestBudget(4.0, clock=vt)
 
     def gateway() -> None:
-        if 60.0 <= vt.now < 64.0:
+        if 60.0 <= vt.now() < 64.0:
             raise ApiError("throttled", status=429, transient=True)
 
     cases = [Case(600.0, "none", 0.0, i) for i in range(20)]
@@ -200,8 +190,8 @@ def test_after_a_burst_of_429s_the_rate_drops_then_recovers_in_virtual_time() ->
 
 
 def test_acquire_gives_up_at_the_deadline_or_on_cancel() -> None:
-    vt = VirtualTime()
-    shared = RequestBudget(0.1, clock=vt.clock, sleep=vt.sleep)
+    vt = VirtualClock()
+    shared = RequestBudget(0.1, clock=vt)
     outcomes: list[bool] = []
 
     def two() -> None:
@@ -210,7 +200,7 @@ def test_acquire_gives_up_at_the_deadline_or_on_cancel() -> None:
 
     vt.run([two])
     assert outcomes == [True, False]
-    assert vt.now == pytest.approx(5.0)
+    assert vt.now() == pytest.approx(5.0)
     cancel = threading.Event()
     cancel.set()
     assert RequestBudget(1.0).acquire(cancel=cancel) is False
@@ -263,7 +253,7 @@ def test_thirty_real_waits_share_a_cap_in_the_emulator_log(emulator: Emulator, e
     client = compose.client_for({}, {}, emu_env, transport=Transport(retries=0))
 
     def wait(job_id: str) -> Job:
-        return wait_for_job(lambda: client.get_job(job_id), timeout=60, policy=policy, budget=shared)
+        return wait_for_job(lambda: client.get_job(job_id), WaitOptions(timeout=60, policy=policy), pacer=shared)
 
     try:
         with ThreadPoolExecutor(30) as pool:
@@ -304,9 +294,64 @@ def test_429s_from_the_gateway_lower_the_budget(emulator: Emulator, emu_env: dic
     policy = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2)
     client = compose.client_for({}, {}, emu_env, transport=Transport(retries=0))
     try:
-        final = wait_for_job(lambda: client.get_job(job["id"]), timeout=30, policy=policy, budget=shared)
+        final = wait_for_job(lambda: client.get_job(job["id"]), WaitOptions(timeout=30, policy=policy), pacer=shared)
     finally:
         client.close()
     assert final.status == "Completed"
     assert shared.throttles == 3
     assert shared.rate < 20.0 * budget_module.BETA
+
+
+class HeldClock:
+    """Time that stands still: a sleep records its length and lasts until its event is set (a change in the
+    budget's line, or a cancel), so the test sees exactly when a sleeper was woken and what it did next."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[tuple[str, float]] = []
+        self.changed = threading.Condition()
+
+    def now(self) -> float:
+        return 0.0
+
+    def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
+        with self.changed:
+            self.sleeps.append((threading.current_thread().name, seconds))
+            self.changed.notify_all()
+        assert cancel is not None
+        return cancel.wait(30)
+
+    def request_deadline(self, at: float) -> float | None:
+        return None
+
+    def await_sleeps(self, name: str, count: int) -> list[float]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.of(name)) >= count, timeout=20), self.sleeps
+            return self.of(name)
+
+    def of(self, name: str) -> list[float]:
+        return [seconds for who, seconds in self.sleeps if who == name]
+
+
+def test_a_sleeper_is_woken_when_the_line_changes() -> None:
+    """A request asleep until its slot is woken when a newcomer with priority joins the line (it then sleeps
+    one spacing longer, behind it), and again when that newcomer gives up (back to its slot): no sleeper keeps a
+    stale turn. Time stands still, so every step is by order alone."""
+    clock = HeldClock()
+    shared = RequestBudget(1.0, clock=clock)
+    assert shared.acquire()  # the next slot is 1.05 s away
+    cancel_urgent, cancel_patient = Cancel(), Cancel()
+    patient = threading.Thread(target=shared.acquire, kwargs={"cancel": cancel_patient}, name="patient", daemon=True)
+    urgent = threading.Thread(
+        target=shared.acquire, kwargs={"priority": 60.0, "cancel": cancel_urgent}, name="urgent", daemon=True
+    )
+    patient.start()
+    assert clock.await_sleeps("patient", 1) == [pytest.approx(1.05)]
+    urgent.start()
+    assert clock.await_sleeps("patient", 2)[1] == pytest.approx(2.1)  # woken: one request now goes first
+    cancel_urgent.set()
+    urgent.join(10)
+    assert not urgent.is_alive()
+    assert clock.await_sleeps("patient", 3)[2] == pytest.approx(1.05)  # woken again: its turn is back
+    cancel_patient.set()
+    patient.join(10)
+    assert not patient.is_alive()

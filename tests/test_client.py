@@ -13,7 +13,7 @@ from provider.config.settings import Settings
 from provider.core.errors import ApiError, AuthError, ConfigError, JobNotFound
 from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.compose import client_for
-from provider.waiting.waiter import Policy, wait_for_job
+from provider.waiting.waiter import Policy, WaitOptions, wait_for_job
 from provider.wire.auth import AkSkAuth, PasswordAuth, TokenAuth
 from provider.wire.transport import Transport
 
@@ -189,7 +189,7 @@ def test_a_not_yet_visible_job_is_waited_for(emulator: Emulator) -> None:
     client = TaskCenterClient(_settings(emulator), _aksk(emulator))
     with pytest.raises(JobNotFound):
         client.get_job(created["id"])
-    job = wait_for_job(lambda: client.get_job(created["id"]), timeout=30, policy=Policy(min_interval=0.2))
+    job = wait_for_job(lambda: client.get_job(created["id"]), WaitOptions(timeout=30, policy=Policy(min_interval=0.2)))
     assert job.status == "Completed"
     assert emulator.stats()["jobs"][created["id"]] >= 2
 

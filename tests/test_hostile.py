@@ -28,7 +28,7 @@ from provider.config.settings import Settings
 from provider.core.errors import ApiError, ConfigError, WaitTimeout
 from provider.core.sanitize import clean
 from provider.taskcenter.client import TaskCenterClient
-from provider.waiting.waiter import Policy, wait_for_job
+from provider.waiting.waiter import Policy, WaitOptions, wait_for_job
 from provider.wire.auth import PasswordAuth, TokenAuth
 from provider.wire.transport import MAX_RESPONSE_BYTES, Transport
 
@@ -203,7 +203,7 @@ def test_a_wait_against_a_hung_server_ends_at_its_timeout() -> None:
         client = client_for(server.url)
         started = time.monotonic()
         with pytest.raises(WaitTimeout):
-            wait_for_job(lambda: client.get_job(JOB_ID), timeout=1.0, policy=Policy(min_interval=0.2))
+            wait_for_job(lambda: client.get_job(JOB_ID), WaitOptions(timeout=1.0, policy=Policy(min_interval=0.2)))
         elapsed = time.monotonic() - started
     assert elapsed < 1.0 + 1.0 + MARGIN  # the deadline, the last poll's grace, the margin
 
@@ -213,7 +213,9 @@ def test_a_hung_server_ends_a_wait_at_the_outage_limit() -> None:
         client = client_for(server.url)
         started = time.monotonic()
         with pytest.raises(ApiError, match="deadline"):
-            wait_for_job(lambda: client.get_job(JOB_ID), timeout=60, policy=Policy(min_interval=0.2, outage_limit=1))
+            wait_for_job(
+                lambda: client.get_job(JOB_ID), WaitOptions(timeout=60, policy=Policy(min_interval=0.2, outage_limit=1))
+            )
         elapsed = time.monotonic() - started
     # The limit, a grace for each of the two polls it spans, one backoff sleep, the margin.
     assert elapsed < 1.0 + 2 * 1.0 + 1.0 + MARGIN
@@ -232,7 +234,7 @@ def test_a_hung_job_does_not_hold_back_another_jobs_wait() -> None:
 
         def wait(job_id: str, timeout: float) -> None:
             try:
-                results[job_id] = wait_for_job(lambda: client.get_job(job_id), timeout=timeout).status
+                results[job_id] = wait_for_job(lambda: client.get_job(job_id), WaitOptions(timeout=timeout)).status
             except Exception as exc:  # noqa: BLE001
                 results[job_id] = type(exc).__name__
 
@@ -342,7 +344,7 @@ def test_an_answer_for_another_job_is_transient_and_the_wait_goes_on() -> None:
         with pytest.raises(ApiError, match=f"answered for job {OTHER_ID}") as caught:
             client.get_job(JOB_ID)
         assert caught.value.transient
-        job = wait_for_job(lambda: client.get_job(JOB_ID), timeout=10, policy=Policy(min_interval=0.05))
+        job = wait_for_job(lambda: client.get_job(JOB_ID), WaitOptions(timeout=10, policy=Policy(min_interval=0.05)))
     assert job.id == JOB_ID and job.status == "Completed"
 
 

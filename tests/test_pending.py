@@ -7,6 +7,7 @@ import dataclasses
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,8 @@ from provider.core.errors import WaitTimeout
 from provider.resources.dynamic import _ProgressLog
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import FINAL_STATUSES, Job
+from provider.waiting.clock import VirtualClock
+from provider.waiting.engine import Hooks, WaitOptions
 from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
 from provider.wire.transport import Transport
 from tests.conftest import aksk_env
@@ -29,28 +32,29 @@ def job(status: str, process: str = "") -> Job:
     return Job.model_validate({"id": JOB_ID, "name": "RestartGaussDBInstance", "status": status, "process": process})
 
 
-class VirtualTime:
-    """A clock moved only by ``sleep``; ``fetch`` answers what the scripted job shows at that moment."""
+class Scripted:
+    """A scripted job on a ``VirtualClock``: ``fetch`` answers what the job shows at the clock's time."""
 
     def __init__(self, script: Callable[[float], Job]) -> None:
-        self.now = 0.0
+        self.clock = VirtualClock()
         self.script = script
         self.calls: list[tuple[float, str]] = []
-        self.sleeps: list[float] = []
 
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+    @property
+    def now(self) -> float:
+        return self.clock.now()
+
+    @property
+    def sleeps(self) -> list[float]:
+        return self.clock.sleeps
 
     def fetch(self) -> Job:
         answer = self.script(self.now)
         self.calls.append((self.now, answer.status))
         return answer
 
-    def wait(self, timeout: float, policy: Policy = DEFAULT_POLICY, **kwargs: object) -> Job:
-        return wait_for_job(
-            self.fetch, timeout=timeout, clock=lambda: self.now, sleep=self.sleep, policy=policy, **kwargs
-        )  # type: ignore[arg-type]
+    def wait(self, timeout: float, policy: Policy = DEFAULT_POLICY, **kwargs: Any) -> Job:
+        return wait_for_job(self.fetch, WaitOptions(timeout=timeout, policy=policy, **kwargs), clock=self.clock)
 
 
 def scheduled(pending: float, running: float) -> Callable[[float], Job]:
@@ -77,7 +81,7 @@ def test_pending_is_a_valid_status_and_not_final() -> None:
 
 def test_a_long_pending_job_is_polled_at_the_long_interval() -> None:
     two_hours = 7200.0
-    time = VirtualTime(scheduled(pending=two_hours, running=600))
+    time = Scripted(scheduled(pending=two_hours, running=600))
     done = time.wait(timeout=4 * 3600)
     assert done.status == "Completed"
     pending_polls = [at for at, status in time.calls if status == "Pending"]
@@ -91,7 +95,7 @@ def test_a_long_pending_job_is_polled_at_the_long_interval() -> None:
 
 
 def test_pending_uses_the_policys_long_interval_not_the_short_one() -> None:
-    time = VirtualTime(scheduled(pending=3.0, running=1.0))
+    time = Scripted(scheduled(pending=3.0, running=1.0))
     time.wait(timeout=60, policy=FAST)
     pending_polls = sum(1 for _, status in time.calls if status == "Pending")
     assert time.sleeps[:pending_polls] == [FAST.max_interval] * pending_polls
@@ -101,7 +105,7 @@ def test_pending_uses_the_policys_long_interval_not_the_short_one() -> None:
 def test_jitter_only_shortens_the_pending_interval() -> None:
     import random
 
-    time = VirtualTime(scheduled(pending=600.0, running=10.0))
+    time = Scripted(scheduled(pending=600.0, running=10.0))
     time.wait(timeout=3600, rng=random.Random(7))
     pending_polls = sum(1 for _, status in time.calls if status == "Pending")
     sleeps = time.sleeps[:pending_polls]
@@ -111,20 +115,20 @@ def test_jitter_only_shortens_the_pending_interval() -> None:
 
 
 def test_accept_scheduled_returns_a_pending_job_at_once() -> None:
-    time = VirtualTime(scheduled(pending=7200, running=60))
+    time = Scripted(scheduled(pending=7200, running=60))
     result = time.wait(timeout=3600, accept_scheduled=True)
     assert result.status == "Pending"
     assert time.calls == [(0.0, "Pending")] and time.sleeps == []
 
 
 def test_accept_scheduled_still_waits_a_running_job() -> None:
-    time = VirtualTime(scheduled(pending=0, running=30))
+    time = Scripted(scheduled(pending=0, running=30))
     assert time.wait(timeout=3600, accept_scheduled=True).status == "Completed"
     assert len(time.calls) > 1
 
 
 def test_a_job_pending_past_the_deadline_times_out_with_status_pending() -> None:
-    time = VirtualTime(scheduled(pending=10 * 3600, running=60))
+    time = Scripted(scheduled(pending=10 * 3600, running=60))
     with pytest.raises(WaitTimeout, match="last status Pending") as caught:
         time.wait(timeout=600)
     assert caught.value.last is not None and caught.value.last.status == "Pending"
@@ -191,13 +195,17 @@ def test_pending_then_running_then_completed_over_http(service: str) -> None:
         log: list[str] = []
         progress_log = _ProgressLog(created["id"], emit=log.append)
 
-        def on_poll(seen: Job) -> None:
-            reporter.poll(created["id"], seen)
-            progress_log(seen)
+        class Seen(Hooks):
+            def seen(self, job_id: str, seen: Job) -> None:
+                reporter.poll(job_id, seen)
+                progress_log(seen)
 
         try:
             done = wait_for_job(
-                lambda: client.get_job(created["id"]), timeout=30, policy=FAST, on_poll=on_poll, job_id=created["id"]
+                lambda: client.get_job(created["id"]),
+                WaitOptions(timeout=30, policy=FAST),
+                hooks=Seen(),
+                job_id=created["id"],
             )
         finally:
             client.close()
@@ -214,7 +222,9 @@ def test_accept_scheduled_over_http_returns_pending_with_every_field() -> None:
         created = emu.create_job(service="rds", pending_for=3600, duration=60)
         client = client_for({"service": "rds"}, {}, aksk_env(emu), transport=Transport(retries=1))
         try:
-            done = wait_for_job(lambda: client.get_job(created["id"]), timeout=30, policy=FAST, accept_scheduled=True)
+            done = wait_for_job(
+                lambda: client.get_job(created["id"]), WaitOptions(timeout=30, policy=FAST, accept_scheduled=True)
+            )
         finally:
             client.close()
         assert emu.stats()["jobs"][created["id"]] == 1

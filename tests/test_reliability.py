@@ -18,7 +18,7 @@ from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.cli.main import main
 from provider.config.settings import Settings
 from provider.taskcenter.client import TaskCenterClient
-from provider.waiting.waiter import Policy, wait_for_job
+from provider.waiting.waiter import Policy, WaitOptions, wait_for_job
 from provider.wire.auth import AkSkAuth, PasswordAuth
 from provider.wire.transport import Transport
 from tests.test_cli import BIN
@@ -71,7 +71,7 @@ def test_a_hung_request_in_a_wait_is_cut_off_and_retried(emulator: Emulator, emu
     )
     auth = AkSkAuth(emulator.config.access_key, emulator.config.secret_key)
     client = TaskCenterClient(settings, auth, transport=Transport(read_timeout=0.5, backoff_factor=0.01))
-    final = wait_for_job(lambda: client.get_job(job["id"]), timeout=30, policy=Policy(min_interval=0.2))
+    final = wait_for_job(lambda: client.get_job(job["id"]), WaitOptions(timeout=30, policy=Policy(min_interval=0.2)))
     assert final.status == "Completed"
     assert emulator.stats()["jobs"][job["id"]] >= 2  # the hung request, then the ones that answered
 
@@ -107,7 +107,7 @@ def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
             tokens.add(auth.token())
             return result
 
-        final = wait_for_job(fetch, timeout=60, policy=Policy(min_interval=0.2, max_interval=0.4))
+        final = wait_for_job(fetch, WaitOptions(timeout=60, policy=Policy(min_interval=0.2, max_interval=0.4)))
         assert final.status == "Completed"
         assert len(tokens) >= 2  # the first token expired during the wait and a new one was used
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +21,9 @@ from provider.core.errors import ApiError, ConfigError, JobFailed, JobNotFound
 from provider.core.services import OTC_DOMAINS, SERVICES, lookup
 from provider.taskcenter.client import parse_response
 from provider.taskcenter.compose import client_for
-from provider.waiting.waiter import DEFAULT_POLICY, wait_for_job
+from provider.taskcenter.models import Job
+from provider.waiting.engine import Hooks
+from provider.waiting.waiter import DEFAULT_POLICY, WaitOptions, wait_for_job
 from provider.wire.transport import Transport
 from tests.conftest import aksk_env
 
@@ -268,10 +270,16 @@ def service_emulator(request: pytest.FixtureRequest) -> Iterator[tuple[str, Emul
         yield request.param, emu
 
 
-def _wait(emu: Emulator, service: str, job_id: str, **kwargs: Any) -> Any:
+def _wait(emu: Emulator, service: str, job_id: str, on_poll: Callable[[Job], None] | None = None) -> Any:
+    class Seen(Hooks):
+        def seen(self, job_id: str, job: Job) -> None:
+            if on_poll is not None:
+                on_poll(job)
+
     client = client_for({"service": service}, {}, aksk_env(emu), transport=FAST_TRANSPORT)
     try:
-        return wait_for_job(lambda: client.get_job(job_id), timeout=30, policy=FAST, job_id=job_id, **kwargs)
+        options = WaitOptions(timeout=30, policy=FAST)
+        return wait_for_job(lambda: client.get_job(job_id), options, job_id=job_id, hooks=Seen())
     finally:
         client.close()
 

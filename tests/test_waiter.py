@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from provider.core.errors import ApiError, JobFailed, JobNotFound, WaitTimeout
 from provider.taskcenter.models import Job
-from provider.waiting.waiter import (
+from provider.waiting.clock import VirtualClock
+from provider.waiting.engine import Hooks, WaitOptions
+from provider.waiting.policy import (
     DEFAULT_POLICY,
     Policy,
     Trend,
@@ -21,8 +23,8 @@ from provider.waiting.waiter import (
     next_delay,
     observe,
     predicted_end,
-    wait_for_job,
 )
+from provider.waiting.waiter import wait_for_job
 
 P = DEFAULT_POLICY
 # The longest sleep any schedule may ask for (progress-based skips may exceed max_interval; nothing else does).
@@ -36,27 +38,27 @@ def job(status: str = "Running", process: str = "", **extra: object) -> Job:
 
 
 class FakeTime:
-    """A virtual clock: ``sleep`` moves it, ``fetch`` reads the scripted job at the current time."""
+    """A virtual clock (``VirtualClock``): ``sleep`` moves it, ``fetch`` reads the scripted job at its time."""
 
     def __init__(self, script: Callable[[float], Job], latency: float = 0.0, start: float = 1000.0) -> None:
-        self.start = self.now = start
+        self.start = start
+        self.vclock = VirtualClock(start)
         self.script = script
         self.latency = latency
-        self.sleeps: list[float] = []
         self.calls: list[float] = []  # elapsed time at which each call started
 
-    def clock(self) -> float:
-        return self.now
+    @property
+    def now(self) -> float:
+        return self.vclock.now()
 
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
+    @property
+    def sleeps(self) -> list[float]:
+        return self.vclock.sleeps
 
     def fetch(self) -> Job:
         at = self.now - self.start
         self.calls.append(at)
-        self.now += self.latency
+        self.vclock.advance(self.latency)
         return self.script(at)
 
     def wait(
@@ -68,16 +70,13 @@ class FakeTime:
         on_poll: Callable[[Job], None] | None = None,
         job_id: str = "",
     ) -> Job:
-        return wait_for_job(
-            self.fetch,
-            timeout=timeout,
-            clock=self.clock,
-            sleep=self.sleep,
-            policy=policy,
-            rng=rng,
-            on_poll=on_poll,
-            job_id=job_id,
-        )
+        class Seen(Hooks):
+            def seen(self, job_id: str, job: Job) -> None:
+                if on_poll is not None:
+                    on_poll(job)
+
+        options = WaitOptions(timeout=timeout, policy=policy, rng=rng)
+        return wait_for_job(self.fetch, options, clock=self.vclock, job_id=job_id, hooks=Seen())
 
 
 def ends_at(end: float, progress: Callable[[float], str] = lambda f: "") -> Callable[[float], Job]:

@@ -4,14 +4,15 @@ Imported only by the CLI (rich is loaded lazily, and only for the live board): t
 Every text that came from the server (names, progress, fail reasons, error messages) goes through ``clean`` before
 it reaches a terminal or a log line, so a job name cannot move the cursor or change the terminal's title.
 
-Three displays share one board of job states, updated from the waiter threads:
+Three displays share one board of job states, updated from the wait engine's thread:
 
 - ``LiveDisplay`` (rich): one row per job (short id, name, status, progress bar, elapsed) and a summary line
   (``7/10 done · 1m20s · deadline in 58m``); rows are cut to the terminal's width; with more jobs than rows, only
   the unfinished ones and the summary. When the wait ends the live area is erased and the final state is printed
   once, with every error after it, so nothing is overwritten by a later redraw.
 - ``PlainDisplay``: one line per status change or 10 % step, each with the elapsed time; a line when a job is not
-  visible yet, when requests fail and are being retried, when no answer came for a while, and when a wait ends.
+  visible yet, when requests fail and are being retried, when a job first waits for its turn in the request budget
+  (``queued (0.6/s budget)``), when no answer came for a while, and when a wait ends.
 - ``NullDisplay`` (``--progress none``, ``-q``): nothing but the final errors.
 """
 
@@ -100,6 +101,8 @@ class Row:
     outcome: str = ""  # a word for how the wait ended badly when the job's status does not say it (NotFound)
     heard: bool = False  # any answer at all, even an error
     silence_told: bool = False
+    queued: bool = False  # due, but waiting for its turn in the request budget
+    queued_told: bool = False
 
     @property
     def short(self) -> str:
@@ -163,13 +166,24 @@ class Display:
         with self.lock:
             self.seen_name(job)
             row = self.rows[job_id]
-            before, row.job, row.note, row.heard = row.job, job, "", True
+            before, row.job, row.note, row.heard, row.queued = row.job, job, "", True, False
             self.changed(row, before)
+
+    def queued(self, job_id: str, rate: float) -> None:
+        """The job is due but waits for its turn in the request budget (``rate`` requests/s for every job). Shown
+        while nothing was heard of it yet (instead of "no answer yet"); a job already seen keeps its progress."""
+        with self.lock:
+            row = self.rows[job_id]
+            row.queued = True
+            if row.heard or row.queued_told:
+                return
+            row.queued_told, row.note = True, f"queued ({rate:g}/s budget)"
+            self.noted(row)
 
     def problem(self, job_id: str, exc: Exception) -> None:
         with self.lock:
             row = self.rows[job_id]
-            row.heard = True
+            row.heard, row.queued = True, False
             if isinstance(exc, JobNotFound):
                 note = f"not visible yet; retrying for up to {durations.format(self.grace)}"
             else:
@@ -199,6 +213,8 @@ class Display:
         with self.lock:
             now = self.clock()
             for row in self.rows.values():
+                if row.queued or row.done:
+                    continue  # not silence: the budget holds the job back, and says so
                 if not row.heard and not row.silence_told and now - row.started >= self.silence_notice:
                     row.silence_told = True
                     row.note = f"no answer yet after {durations.format(now - row.started)}"

@@ -31,7 +31,6 @@ from provider.core.errors import (
     AuthError,
     ExitCode,
     GaussDBError,
-    JobFailed,
     JobNotFound,
     WaitCancelled,
     WaitTimeout,
@@ -40,9 +39,14 @@ from provider.core.services import SERVICES
 from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import OUTPUT_FIELDS, Job
+from provider.taskcenter.perjob import PerJobReader
+from provider.taskcenter.reader import Due
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
-from provider.waiting.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy, wait_for_job
+from provider.waiting.clock import Cancel
+from provider.waiting.engine import Hooks, WaitOptions, wait_all
+from provider.waiting.engine import Result as WaitResult
+from provider.waiting.policy import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy
 from provider.wire.transport import Transport
 
 PROG = "gaussdb-job"
@@ -342,14 +346,15 @@ def _show(run: _Run, args: argparse.Namespace, parser: argparse.ArgumentParser) 
     if len(job_id) != 1:
         parser.error("show takes one job id; use wait for several")
     client = run.client(args)
-    try:
-        job = client.get_job(job_id[0])
-    except GaussDBError as exc:
-        run.say(str(exc))
-        for hint in _hints(client, [exc]):
+    # One read, as the wait engine reads (through a request budget, an unexpected exception as an error), but
+    # once: show answers what the task center says now, errors included. (The budget's first slot is immediate.)
+    outcome = PerJobReader.for_client(client, RequestBudget()).read([Due(job_id[0])])[job_id[0]]
+    if not isinstance(outcome, Job):
+        run.say(str(outcome))
+        for hint in _hints(client, [outcome]):
             run.say(hint)
-        return exc.exit_code
-    problem = _emit(run, json.dumps(job.fields(), indent=2))
+        return outcome.exit_code
+    problem = _emit(run, json.dumps(outcome.fields(), indent=2))
     if problem:
         run.say(f"could not write the job: {problem}")
         return ExitCode.API
@@ -393,7 +398,13 @@ def _wait(
     # same whether 1 or 1000 jobs are waited for. (A cap on requests in flight bounds nothing against a fast API.)
     # The flag, else GAUSSDB_MAX_RATE, else the default; a budget of this run's own (a CLI run is one process).
     budget = RequestBudget(getattr(args, "max_rate", None) or budget_module.max_rate({}, run.env))
-    accept_scheduled: bool = getattr(args, "accept_scheduled", False)
+    options = WaitOptions(
+        timeout=timeout,
+        policy=policy,
+        accept_scheduled=getattr(args, "accept_scheduled", False),
+        rng=random.Random(),
+        cancel=cancel,
+    )
     mode = "none" if getattr(args, "quiet", False) else getattr(args, "progress", "auto")
     display = make_display(
         mode,
@@ -407,65 +418,60 @@ def _wait(
         silence_notice=2.5 * policy.min_interval,
     )
     results: dict[str, _Result] = {}
+    queued: set[str] = set()
     lock = threading.Lock()
     all_done = threading.Event()
 
-    def one(job_id: str) -> None:
-        last: Job | None = None
-
-        def on_poll(job: Job) -> None:
-            nonlocal last
-            last = job
+    class Board(Hooks):
+        def seen(self, job_id: str, job: Job) -> None:
             display.poll(job_id, job)
 
-        code: int = 0
-        error: str | None = None
-        failure: Exception | None = None
-        job: Job | None = None
-        try:
-            job = wait_for_job(
-                lambda: client.get_job(job_id),
-                timeout=timeout,
-                policy=policy,
-                on_poll=on_poll,
-                on_error=lambda exc: display.problem(job_id, exc),
-                job_id=job_id,
-                rng=random.Random(),
-                cancel=cancel,
-                accept_scheduled=accept_scheduled,
-                budget=budget,
-            )
-        except JobFailed as exc:
-            job, code, error, failure = exc.job, exc.exit_code, str(exc), exc
-        except (WaitTimeout, WaitCancelled) as exc:
-            job, code, error, failure = exc.last or last, exc.exit_code, str(exc), exc
-        except GaussDBError as exc:
-            job, code, error, failure = last, exc.exit_code, str(exc), exc
-        except Exception as exc:  # noqa: BLE001 - one job's surprise is that job's result, not the run's end
-            job, code, error, failure = last, 6, f"job {job_id}: unexpected error: {type(exc).__name__}: {exc}", exc
-        if error is not None and job_id not in error:
-            error = f"job {job_id}: {error}"  # with several jobs, say which one
-        error = redact(error, run.secrets) if error is not None else None
-        with lock:
-            results.setdefault(job_id, _Result(_entry(job_id, job, error), code, failure))
-            if len(results) == len(ids):
-                all_done.set()
-        try:
-            display.finish(
-                job_id, job, error, cancelled=isinstance(failure, WaitCancelled), outcome=_outcome_word(failure)
-            )
-        except Exception:  # noqa: BLE001, S110 - the display must never cost a result
-            pass
+        def tolerated(self, job_id: str, error: GaussDBError) -> None:
+            display.problem(job_id, error)
 
-    threads = [threading.Thread(target=one, args=(job_id,), name=f"wait-{job_id[:8]}", daemon=True) for job_id in ids]
+        def queued(self, job_id: str) -> None:
+            queued.add(job_id)
+            display.queued(job_id, budget.cap)
+
+        def ended(self, job_id: str, result: WaitResult) -> None:
+            failure = result.error
+            error = str(failure) if failure is not None else None
+            if error is not None and job_id not in error:
+                error = f"job {job_id}: {error}"  # with several jobs, say which one
+            error = redact(error, run.secrets) if error is not None else None
+            code = failure.exit_code if failure is not None else ExitCode.COMPLETED
+            with lock:
+                results.setdefault(job_id, _Result(_entry(job_id, result.job, error), code, failure))
+            try:
+                display.finish(
+                    job_id,
+                    result.job,
+                    error,
+                    cancelled=isinstance(failure, WaitCancelled),
+                    outcome=_outcome_word(failure),
+                )
+            except Exception:  # noqa: BLE001, S110 - the display must never cost a result
+                pass
+
+    crashed: list[BaseException] = []
+
+    def engine() -> None:
+        try:
+            wait_all(PerJobReader.for_client(client, budget), ids, options, hooks=Board())
+        except Exception as exc:  # noqa: BLE001 - reported below as every unfinished job's error
+            crashed.append(exc)
+        finally:
+            all_done.set()
+
+    # The engine runs every job in one thread; this one keeps the board fresh and answers Ctrl-C at once, even
+    # while a request is in flight (it is not waited for).
+    waiter = threading.Thread(target=engine, name="gaussdb-job-wait", daemon=True)
     display.start()
     try:
-        for thread in threads:
-            thread.start()
+        waiter.start()
         while not all_done.wait(0.2):
             display.tick()
             if cancel.is_set():
-                # The waits sleep on the cancel event and stop at once; a request in flight is not waited for.
                 all_done.wait(CANCEL_GRACE)
                 break
     finally:
@@ -474,6 +480,12 @@ def _wait(
         for job_id in ids:
             if job_id not in final:
                 row = display.rows[job_id]
+                if crashed and not cancel.is_set():
+                    surprise = crashed[0]
+                    message = f"job {job_id}: unexpected error: {type(surprise).__name__}: {surprise}"
+                    final[job_id] = _Result(_entry(job_id, row.job, redact(message, run.secrets)), ExitCode.API)
+                    display.finish(job_id, row.job, message)
+                    continue
                 message = str(WaitCancelled(job_id, row.job))
                 final[job_id] = _Result(_entry(job_id, row.job, message), ExitCode.INTERRUPTED, None)
                 display.finish(job_id, row.job, message, cancelled=True)
@@ -483,6 +495,12 @@ def _wait(
             if r.entry["error"] is not None and not (cancel.is_set() and r.code == ExitCode.INTERRUPTED)
         ]
         messages += [f"{PROG}: {hint}" for hint in _hints(client, [r.error for r in final.values() if r.error])]
+        if queued:
+            messages.append(
+                f"{PROG}: hint: {len(queued)} of {len(ids)} jobs waited for their turn in the request budget "
+                f"({budget.cap:g} requests/s for all jobs together): if the account's API gateway allows more, "
+                f"raise it with --max-rate ({MAX_RATE_ENV})"
+            )
         if cancel.is_set():
             messages.append(
                 f"{PROG}: wait stopped; the jobs go on in the task center (see them with '{PROG} show JOB_ID')"
@@ -541,7 +559,8 @@ def main(
         transport=transport,
         secrets=secret_values({}, environ),
     )
-    cancel = cancel or threading.Event()
+    # A Cancel wakes the request budget's sleepers too, so a signal ends every sleep of the wait at once.
+    cancel = cancel or Cancel()
     stopped_by: list[signal.Signals] = []
     parser = build_parser(run.out, run.err)
     try:

@@ -22,7 +22,6 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 import pulumi
@@ -41,12 +40,16 @@ from pulumi.output import Unknown
 from provider.config import settings
 from provider.config.credentials import CONFIG_KEYS, redact, secret_values
 from provider.core import validate
-from provider.core.errors import ConfigError, GaussDBError, JobFailed, JobNotFound, WaitTimeout
+from provider.core.errors import ApiError, ConfigError, GaussDBError, JobFailed, WaitTimeout
 from provider.resources import plugin_pool
 from provider.taskcenter import compose
 from provider.taskcenter.models import OUTPUT_FIELDS, Job
+from provider.taskcenter.perjob import PerJobReader
 from provider.waiting import budget as budget_module
-from provider.waiting.waiter import DEFAULT_POLICY, DEFAULT_TIMEOUT, wait_for_job
+from provider.waiting.engine import Hooks, WaitOptions, wait_all
+from provider.waiting.engine import Result as WaitResult
+from provider.waiting.policy import DEFAULT_POLICY, DEFAULT_TIMEOUT
+from provider.waiting.tracker import Verdict
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -91,6 +94,9 @@ SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path", "service")
 UNKNOWN = pulumi.runtime.rpc.UNKNOWN
 # Progress lines in `pulumi up`: on every status change and every 10 % step, else at most one a minute.
 HEARTBEAT_SECONDS = 60.0
+# How long a refresh (read) may take for all its jobs together: a transient error is ridden out for as long as a
+# wait would (the policy's outage_limit), then the job keeps its last outputs.
+REFRESH_TIMEOUT = DEFAULT_POLICY.outage_limit
 
 
 class GaussDBJobError(Exception):
@@ -103,6 +109,10 @@ def _scrub(text: str, config: Mapping[str, Any]) -> str:
 
 def _fail(exc: BaseException, config: Mapping[str, Any], job_id: str | None = None) -> NoReturn:
     """Re-raise as one clear line without the chained exception: the engine shows the traceback to the user."""
+    raise GaussDBJobError(_scrub(_message(exc, job_id), config)) from None
+
+
+def _message(exc: BaseException, job_id: str | None = None) -> str:
     if isinstance(exc, WaitTimeout):
         # Create failed, so the resource is not in state: the next `pulumi up` waits for the same job again.
         message = f"{exc}; the job goes on in the task center: run `pulumi up` again to wait anew, or raise timeout"
@@ -112,7 +122,60 @@ def _fail(exc: BaseException, config: Mapping[str, Any], job_id: str | None = No
         # Not one of ours (a library bug, an unexpected value): say so, still without leaking a secret.
         where = f" while handling job {job_id}" if job_id else ""
         message = f"unexpected {type(exc).__name__}{where}: {exc}"
-    raise GaussDBJobError(_scrub(message, config)) from None
+    return message
+
+
+class _Progress(Hooks):
+    """Progress lines for the jobs of one wait (one ``_ProgressLog`` each); a line when the budget holds jobs back."""
+
+    def __init__(self, job_ids: list[str]) -> None:
+        self._logs = {job_id: _ProgressLog(job_id) for job_id in job_ids}
+        self._queued_told = False
+
+    def seen(self, job_id: str, job: Job) -> None:
+        self._logs[job_id](job)
+
+    def queued(self, job_id: str) -> None:
+        if not self._queued_told:
+            self._queued_told = True
+            _log_info(
+                f"GaussDBJob {job_id}: waiting for its turn in the request budget; if the account's API gateway "
+                f"allows more, raise {budget_module.MAX_RATE_CONFIG} (or {budget_module.MAX_RATE_ENV})"
+            )
+
+
+def _options(props: Mapping[str, Any], *, refresh: bool = False) -> WaitOptions:
+    """The wait's options from the inputs; a refresh reads (the first answer is the job) within REFRESH_TIMEOUT."""
+    grace = props.get("not_found_grace")
+    policy = DEFAULT_POLICY if grace is None else dataclasses.replace(DEFAULT_POLICY, not_found_grace=float(grace))
+    if refresh:
+        return WaitOptions(
+            timeout=REFRESH_TIMEOUT,
+            policy=dataclasses.replace(policy, not_found_grace=0.0),
+            accept_any=True,
+            rng=random.Random(),
+            cancel=plugin_pool.shutdown_event(),
+        )
+    return WaitOptions(
+        timeout=float(props.get("timeout") or DEFAULT_TIMEOUT),
+        policy=policy,
+        accept_scheduled=props.get("accept_scheduled") is True,
+        rng=random.Random(),
+        cancel=plugin_pool.shutdown_event(),
+    )
+
+
+def _wait_jobs(
+    props: Mapping[str, Any], config: Mapping[str, Any], ids: list[str], *, refresh: bool = False
+) -> dict[str, WaitResult]:
+    """Every job of ``ids`` on one wait engine, under the process's request budget."""
+    client = compose.client_for(props, config, os.environ)
+    try:
+        reader = PerJobReader.for_client(client, budget_module.process_budget_from(config))
+        hooks = Hooks() if refresh else _Progress(ids)
+        return wait_all(reader, ids, _options(props, refresh=refresh), hooks=hooks)
+    finally:
+        client.close()
 
 
 class _ProgressLog:
@@ -256,17 +319,15 @@ class GaussDBJobProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         try:
-            client = compose.client_for(props, self._config, os.environ)
-            try:
-                job = client.get_job(id_)
-            finally:
-                client.close()
-        except JobNotFound:
-            # Jobs leave the task center after a month; the last outputs are still the truth about that job.
-            return ReadResult(id_, props)
+            result = _wait_jobs(props, self._config, [id_], refresh=True)[id_]
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
             _fail(exc, self._config, id_)
-        return ReadResult(id_, self._outputs(props, job))
+        if result.verdict is Verdict.NOT_FOUND:
+            # Jobs leave the task center after a month; the last outputs are still the truth about that job.
+            return ReadResult(id_, props)
+        if result.job is None or result.error is not None:
+            _fail(result.error or ApiError("no answer"), self._config, id_)
+        return ReadResult(id_, self._outputs(props, result.job))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """A job cannot be undone; forgetting it is all delete means."""
@@ -278,29 +339,10 @@ class GaussDBJobProvider(ResourceProvider):
     def _wait(self, props: Mapping[str, Any]) -> Job:
         job_id = str(props.get("job_id"))
         try:
-            client = compose.client_for(props, self._config, os.environ)
-            grace = props.get("not_found_grace")
-            policy = (
-                DEFAULT_POLICY if grace is None else dataclasses.replace(DEFAULT_POLICY, not_found_grace=float(grace))
-            )
-            try:
-                return wait_for_job(
-                    lambda: client.get_job(job_id),
-                    timeout=float(props.get("timeout") or DEFAULT_TIMEOUT),
-                    policy=policy,
-                    on_poll=_ProgressLog(job_id),
-                    job_id=job_id,
-                    rng=random.Random(),
-                    accept_scheduled=props.get("accept_scheduled") is True,
-                    cancel=plugin_pool.shutdown_event(),
-                    budget=budget_module.process_budget_from(self._config),
-                )
-            except JobFailed as exc:
-                if props.get("fail_on_error", True) is False:
-                    return exc.job
-                raise
-            finally:
-                client.close()
+            result = _wait_jobs(props, self._config, [job_id])[job_id]
+            if result.verdict is Verdict.FAILED and result.job is not None and props.get("fail_on_error") is False:
+                return result.job
+            return result.unwrap()
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
             _fail(exc, self._config, job_id)
 
@@ -415,9 +457,9 @@ def _resource_id(ids: list[str]) -> str:
 
 
 class GaussDBJobsProvider(GaussDBJobProvider):
-    """Waits for many jobs side by side: one wait per job, in threads of the one create call, all of them on the
-    process's request budget. Each wait is ``GaussDBJobProvider._wait`` (settings, policy, progress lines,
-    shutdown, redaction), so one job here behaves exactly as a GaussDBJob."""
+    """Waits for many jobs side by side: one wait engine over every job, in the thread of the one create call, on
+    the process's request budget, with the options and progress lines a GaussDBJob's wait has, so one job here
+    behaves exactly as a GaussDBJob."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         try:
@@ -473,22 +515,24 @@ class GaussDBJobsProvider(GaussDBJobProvider):
         return UpdateResult({**outputs, "status": _overall(jobs), "failed": olds.get("failed") or {}})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Every job read side by side on one wait engine, under the budget, within REFRESH_TIMEOUT. A job the
+        task center no longer knows (a month), or one whose reads kept failing transiently, keeps its last outputs:
+        one job's trouble does not fail the refresh of the others. Errors no retry can mend (credentials) do."""
         ids = [str(item) for item in props.get("job_ids") or []]
         old = {str(job.get("job_id", "")).lower(): job for job in props.get("jobs") or []}
-        jobs: list[dict[str, Any]] = []
         try:
-            client = compose.client_for(props, self._config, os.environ)
-            try:
-                for job_id in ids:
-                    try:
-                        jobs.append(client.get_job(job_id).fields())
-                    except JobNotFound:
-                        # Expired from the task center (a month): the last outputs are still the truth.
-                        jobs.append(old.get(job_id.lower(), {"job_id": job_id}))
-            finally:
-                client.close()
+            results = _wait_jobs(props, self._config, ids, refresh=True)
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
             _fail(exc, self._config, ", ".join(ids))
+        jobs: list[dict[str, Any]] = []
+        for job_id in ids:
+            result = results[job_id]
+            if result.job is not None and result.error is None:
+                jobs.append(result.job.fields())
+            elif isinstance(result.error, ApiError | WaitTimeout) or result.verdict is Verdict.NOT_FOUND:
+                jobs.append(old.get(job_id.lower(), {"job_id": job_id}))
+            else:
+                _fail(result.error or ApiError("no answer"), self._config, job_id)
         return ReadResult(id_, self._many_outputs(props, ids, jobs))
 
     @staticmethod
@@ -506,15 +550,17 @@ class GaussDBJobsProvider(GaussDBJobProvider):
     def _wait_all(self, props: Mapping[str, Any], ids: list[str]) -> list[Job]:
         """Every job waited for side by side; raises one GaussDBJobError naming every job that failed or could
         not be waited for (a Failed job only when fail_on_error)."""
-        single = {k: v for k, v in props.items() if k != "job_ids"}
-        with ThreadPoolExecutor(max_workers=len(ids), thread_name_prefix="gaussdb-job") as pool:
-            futures = [pool.submit(self._wait, {**single, "job_id": job_id, "fail_on_error": False}) for job_id in ids]
-            outcomes: list[Job | BaseException] = []
-            for future in futures:
-                try:
-                    outcomes.append(future.result())
-                except Exception as exc:  # noqa: BLE001 - collected: every job gets its say
-                    outcomes.append(exc)
+        try:
+            results = _wait_jobs(props, self._config, ids)
+        except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
+            _fail(exc, self._config, ", ".join(ids))
+        outcomes: list[Job | BaseException] = []
+        for job_id in ids:
+            result = results[job_id]
+            if result.job is not None and (result.error is None or result.verdict is Verdict.FAILED):
+                outcomes.append(result.job)  # a Failed job is judged below, with fail_on_error
+            else:
+                outcomes.append(GaussDBJobError(_message(result.error or ApiError("no answer"), job_id)))
         problems = [str(o) for o in outcomes if isinstance(o, BaseException)]
         if props.get("fail_on_error", True) is not False:
             problems += [str(JobFailed(o)) for o in outcomes if isinstance(o, Job) and o.status == "Failed"]

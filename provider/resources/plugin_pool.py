@@ -21,8 +21,10 @@ plain functions; ``grpc._server._select_thread_pool_for_behavior`` exists and re
 Tested with pulumi 3.272.0 and grpcio 1.85.3.
 
 Shutdown: on Ctrl-C the plugin's main thread stops the gRPC server and returns, then the interpreter joins the
-pool workers before it exits. ``shutdown_event()`` is set as soon as the main thread has ended, so waits given it
-as ``cancel`` end at once instead of keeping the process alive until their jobs finish.
+pool workers before it exits. ``shutdown_event()`` is set as soon as the main thread has ended, and when the engine
+calls the plugin's Cancel RPC (a no-op in the SDK: it is wrapped here to set the event first), so waits given it
+as ``cancel`` end at once, sleeps in the request budget included, instead of keeping the process alive until
+their jobs finish.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ import sys
 import threading
 import types
 from concurrent import futures
+from typing import Any
+
+from provider.waiting.clock import Cancel
 
 # Environment setting: how many Create/Read/Update/Delete calls may run at once (each wait holds one); 0 keeps the
 # SDK's stock behaviour (every call on its four workers).
@@ -45,7 +50,7 @@ ATTRIBUTE = "experimental_thread_pool"
 _lock = threading.Lock()
 _installed = False
 _pool: futures.ThreadPoolExecutor | None = None
-_shutdown: threading.Event | None = None
+_shutdown: Cancel | None = None
 
 
 class LiftError(Exception):
@@ -112,6 +117,7 @@ def install() -> bool:
         if not in_plugin():
             return False
         _watch_shutdown()
+        _wrap_cancel()
         size = DEFAULT_WORKERS
         try:
             size = workers()
@@ -141,7 +147,7 @@ def pool() -> futures.ThreadPoolExecutor | None:
 def _watch_shutdown() -> None:
     """Set the shutdown event when the interpreter starts to exit, before it joins the workers still serving."""
     global _shutdown
-    event = threading.Event()
+    event = Cancel()
     # CPython runs ``threading._register_atexit`` hooks in reverse order of registration when the main thread has
     # ended, before it joins any thread; concurrent.futures registered its own (join every pool worker) when the
     # plugin built its pool, so this one runs first. Private since Python 3.9: when it is missing, a watcher
@@ -157,6 +163,35 @@ def _watch_shutdown() -> None:
 
         threading.Thread(target=watch, name="gaussdb-shutdown-watch", daemon=True).start()
     _shutdown = event
+
+
+def _cancel_rpc(self: Any, request: Any, context: Any) -> Any:
+    """The body the plugin's ``Cancel`` gets (see ``_wrap_cancel``): set the shutdown event, answer as before.
+    Runs with the plugin module's globals, where ``empty_pb2`` is."""
+    from provider.resources import plugin_pool
+
+    plugin_pool.cancel_all()
+    return empty_pb2.Empty()  # type: ignore[name-defined]  # noqa: F821 - a global of the plugin's module
+
+
+def _wrap_cancel() -> None:
+    """Give the plugin's Cancel RPC (a no-op in the SDK) a body that ends every wait. grpc registered the servicer's
+    bound method when the server started, so the function itself must change: its code is replaced (same
+    signature, no closure), only when it is the SDK's plain function in a module that has ``empty_pb2``."""
+    main = sys.modules.get("__main__")
+    servicer = getattr(main, "DynamicResourceProviderServicer", None)
+    function = servicer.__dict__.get("Cancel") if isinstance(servicer, type) else None
+    if not isinstance(function, types.FunctionType) or function.__code__.co_freevars:
+        return
+    if "empty_pb2" not in function.__globals__ or function.__code__ is _cancel_rpc.__code__:
+        return
+    function.__code__ = _cancel_rpc.__code__
+
+
+def cancel_all() -> None:
+    """End every wait of the plugin at once (the engine's Cancel RPC)."""
+    if _shutdown is not None:
+        _shutdown.set()
 
 
 def shutdown_event() -> threading.Event | None:

@@ -22,8 +22,14 @@ What it does, in short:
 A single wait is never slowed by the default budget: its policy polls at most once every 2 s (1.8 s with jitter),
 slower than the default cap's spacing (1.05 / 0.6 s = 1.75 s).
 
-Time is injected (``clock``, ``sleep``): with a virtual ``sleep`` the budget runs in virtual time, and only ever
-blocks in ``sleep``, so a virtual clock that advances when every thread sleeps drives many waits deterministically.
+Time is injected (a ``provider.waiting.clock.Clock``): on a ``VirtualClock`` the budget runs in virtual time, and
+only ever blocks in the clock's ``sleep``, so a virtual clock that advances when every thread sleeps drives many
+waits deterministically.
+
+A request waiting for its slot sleeps on an event of its own until its turn would come if nothing changed; when
+the line changes (a request granted or given up, a newcomer, a throttle), every sleeper is woken, looks again and
+goes back to sleep. The event is linked to the wait's cancel when that is a ``clock.Cancel`` (the CLI's and the
+plugin's are), so a cancel ends the sleep at once; a plain event is looked at every ``CANCEL_CHECK`` seconds.
 """
 
 from __future__ import annotations
@@ -31,12 +37,12 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from provider.core.errors import ConfigError
+from provider.waiting.clock import SYSTEM_CLOCK, Cancel, Clock, linked
 
 # Requests per second across every wait of the process. Users of the Huawei Cloud provider report the gateway's
 # limit for these calls as 200 per 5 minutes per account (0.67/s): 0.6/s (180 per 5 minutes) stays under it with
@@ -55,6 +61,9 @@ BETA = 0.7
 RECOVERY_SECONDS = 30.0
 # The rate "actually being sent" is measured over this many seconds.
 MEASURE_SECONDS = 10.0
+# A sleeper given a plain cancel event (not a ``clock.Cancel``) looks at it this often: unverified, a compromise
+# between a prompt stop and idle wake-ups.
+CANCEL_CHECK = 0.25
 
 
 def parse_rate(value: object, what: str = "max rate") -> float:
@@ -80,17 +89,12 @@ def max_rate(config: Mapping[str, Any], env: Mapping[str, str]) -> float:
 class RequestBudget:
     """Slots for task-center requests, shared by the waits of one process (thread-safe)."""
 
-    def __init__(
-        self,
-        rate: float = DEFAULT_MAX_RATE,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], object] | None = None,
-    ) -> None:
+    def __init__(self, rate: float = DEFAULT_MAX_RATE, *, clock: Clock = SYSTEM_CLOCK) -> None:
         self.cap = parse_rate(rate)
-        self._clock = clock
-        self._sleep = sleep
+        self._time = clock
+        self._clock = clock.now
         self._lock = threading.Lock()
+        self._wakes: dict[int, threading.Event] = {}  # ticket -> the event its sleeper waits on
         self._next = -math.inf  # the earliest moment the next request may go
         self._seq = 0
         self._waiting: dict[int, tuple[float, int]] = {}  # ticket -> its place in line
@@ -112,6 +116,12 @@ class RequestBudget:
         with self._lock:
             self.cap = parse_rate(rate)
             self._w_max = min(self._w_max, self.cap)
+            self._changed()
+
+    def _changed(self) -> None:
+        """The line or the rate changed: every sleeper looks again (called with the lock held)."""
+        for event in self._wakes.values():
+            event.set()
 
     def _current(self, now: float) -> float:
         if self._throttled_at is None:
@@ -145,45 +155,50 @@ class RequestBudget:
 
         ``priority`` (seconds) serves the request as if it had asked that much earlier; negative: later.
         """
+        wake = threading.Event()
         with self._lock:
             self._seq += 1
             ticket = self._seq
             self._waiting[ticket] = (self._clock() - priority, ticket)
+            self._wakes[ticket] = wake
+            self._changed()
         try:
-            while True:
-                if cancel is not None and cancel.is_set():
-                    return False
-                with self._lock:
-                    now = self._clock()
-                    spacing = MARGIN / self._current(now)
-                    slot = max(self._next, now)
-                    place = self._waiting[ticket]
-                    ahead = sum(1 for other in self._waiting.values() if other < place)
-                    if ahead == 0 and slot <= now:
-                        self._next = now + spacing
-                        self._sent.append(now)
-                        self._measured(now)  # keeps only the last MEASURE_SECONDS of them
-                        self.granted += 1
-                        return True
-                    if deadline is not None and now >= deadline:
+            with linked(cancel, wake):
+                while True:
+                    if cancel is not None and cancel.is_set():
                         return False
-                    # Asleep until this request's turn comes if nothing changes; when the line changes (a newcomer
-                    # with priority, a wait that gave up), it wakes up, looks again and goes back to sleep.
-                    wake = slot + ahead * spacing
-                    if deadline is not None:
-                        wake = min(wake, deadline)
-                self._pause(max(wake - now, 0.0), cancel)
+                    with self._lock:
+                        wake.clear()
+                        now = self._clock()
+                        spacing = MARGIN / self._current(now)
+                        slot = max(self._next, now)
+                        place = self._waiting[ticket]
+                        ahead = sum(1 for other in self._waiting.values() if other < place)
+                        if ahead == 0 and slot <= now:
+                            self._next = now + spacing
+                            self._sent.append(now)
+                            self._measured(now)  # keeps only the last MEASURE_SECONDS of them
+                            self.granted += 1
+                            return True
+                        if deadline is not None and now >= deadline:
+                            return False
+                        # Asleep until this request's turn comes if nothing changes; a change in the line sets
+                        # ``wake`` (see ``_changed``).
+                        wake_at = slot + ahead * spacing
+                        if deadline is not None:
+                            wake_at = min(wake_at, deadline)
+                    pause = max(wake_at - now, 0.0)
+                    self._time.sleep(self._nap(pause, cancel), wake)
         finally:
             with self._lock:
                 del self._waiting[ticket]
+                del self._wakes[ticket]
+                self._changed()
 
-    def _pause(self, seconds: float, cancel: threading.Event | None) -> None:
-        if self._sleep is not None:
-            self._sleep(seconds)
-        elif cancel is not None:
-            cancel.wait(seconds)
-        else:
-            time.sleep(seconds)
+    @staticmethod
+    def _nap(pause: float, cancel: threading.Event | None) -> float:
+        """A plain cancel event cannot wake the sleeper: look at it again every CANCEL_CHECK seconds."""
+        return pause if cancel is None or isinstance(cancel, Cancel) else min(pause, CANCEL_CHECK)
 
     def feedback(self, *, throttled: bool) -> None:
         """Tell the budget how a request went: a 429 or a throttling error code lowers the rate."""
@@ -199,6 +214,7 @@ class RequestBudget:
             self._throttled_at = now
             self.throttles += 1
             self._next = max(self._next, now + MARGIN / self._current(now))
+            self._changed()
 
 
 _process_budget: RequestBudget | None = None
