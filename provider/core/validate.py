@@ -164,7 +164,8 @@ def rate(value: object, what: str = "max rate", *, setting: str = "max_rate") ->
 # Credentials that travel in HTTP headers (tokens, keys) must be Latin-1 without control characters: anything else
 # either cannot be sent (UnicodeEncodeError) or would split the header (CR/LF). Those sent in a JSON body (user,
 # password, domain) only must not hold control characters.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A tab is allowed: HTTP field values may hold one (RFC 9110 5.5), and requests sends it as it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def credential(value: str, what: str, *, setting: str, in_header: bool = True) -> str:

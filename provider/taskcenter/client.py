@@ -29,8 +29,6 @@ from provider.wire.jsondepth import MAX_JSON_DEPTH, json_too_deep
 from provider.wire.transport import DEFAULT_TRANSPORT, DeadlineExceeded, ResponseTooLarge, Transport
 
 NOT_FOUND_CODE = JOB_DOES_NOT_EXIST
-# The longest wait a Retry-After may ask of the waiter (seconds): as long as the transport would ever sleep on one.
-RETRY_AFTER_LIMIT = float(DEFAULT_TRANSPORT.retry_after_max)
 
 Scrub = Callable[[Any], Any]
 
@@ -115,7 +113,9 @@ class TaskCenterClient:
                 status=response.status_code,
                 transient=True,
             )
-        return parse_response(response, job_id, self._service, self.scrub)
+        return parse_response(
+            response, job_id, self._service, self.scrub, retry_after_limit=float(self._transport.retry_after_max)
+        )
 
     def close(self) -> None:
         self._session.close()
@@ -154,11 +154,16 @@ def _error_body(response: requests.Response) -> ErrorBody:
 
 
 def parse_response(
-    response: requests.Response, job_id: str, service: Service | None = None, scrub: Scrub = _nothing_to_scrub
+    response: requests.Response,
+    job_id: str,
+    service: Service | None = None,
+    scrub: Scrub = _nothing_to_scrub,
+    retry_after_limit: float = float(DEFAULT_TRANSPORT.retry_after_max),
 ) -> Job:
     """The job in a task-center answer, read the way ``service``'s task center writes it (default GaussDB (for
     MySQL)); raises ``JobNotFound`` for the service's unknown-job answers, ``AuthError``/``ApiError`` for others.
-    Everything read from the answer goes through ``scrub`` before it is used (it removes credentials)."""
+    Everything read from the answer goes through ``scrub`` before it is used (it removes credentials). An error
+    carries the answer's Retry-After in [0, ``retry_after_limit``] seconds (the transport's own bound on one)."""
     row = service or SERVICES[DEFAULT_SERVICE]
     request_id = scrub(response.headers.get("X-Request-Id"))
     status = response.status_code
@@ -192,7 +197,7 @@ def parse_response(
         detail += f" (request id {clean(request_id, 80)})"
     if code is not None and code.strip().upper() in row.not_found_codes:
         raise JobNotFound(job_id)
-    wait = retry_after.seconds(response.headers.get("Retry-After"), limit=RETRY_AFTER_LIMIT)
+    wait = retry_after.seconds(response.headers.get("Retry-After"), limit=retry_after_limit)
     if status == 429 or (code or "").strip().upper() == ApiError.THROTTLE_CODE:
         # The gateway's throttle, whatever status it came with (some answer APIGW.0308 with 400 or 403): slow
         # down and ask again, never a refusal of the credentials.

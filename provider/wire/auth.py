@@ -91,8 +91,6 @@ _TOKENS_LOCK = threading.Lock()
 # A token goes into a header: visible ASCII only (IAM's are a few KB of base64-like text).
 _TOKEN = re.compile(r"[!-~]{1,16384}")
 DEFAULT_TOKEN_LIFETIME = 24 * 3600.0
-# The longest Retry-After an error reports (seconds): the transport's own cap on a Retry-After sleep.
-RETRY_AFTER_LIMIT = float(DEFAULT_TRANSPORT.retry_after_max)
 
 
 def _iam_time(value: Any) -> datetime | None:
@@ -193,7 +191,9 @@ class PasswordAuth(AuthBase):
                 f"IAM answered HTTP {response.status_code} without a usable token",
                 status=response.status_code,
                 transient=response.status_code == 429 or response.status_code >= 500,
-                retry_after=retry_after.seconds(response.headers.get("Retry-After"), limit=RETRY_AFTER_LIMIT),
+                retry_after=retry_after.seconds(
+                    response.headers.get("Retry-After"), limit=float(self._transport.retry_after_max)
+                ),
             )
         lifetime = _lifetime(response.content)
         margin = min(300.0, lifetime / 10)
