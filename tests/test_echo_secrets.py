@@ -401,3 +401,32 @@ def test_plugin_read_through_a_hostile_retry_after_is_one_clean_error(
     details = caught.value.details
     assert "throttled" in details and "unexpected" not in details and "ValueError" not in details
     assert_nowhere(TOKENS["tab"], details)
+
+
+# --- APIGW.0308: a throttle under any status ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [400, 403, 429])
+def test_apigw_0308_under_any_status_is_a_transient_throttle_not_a_refusal(status: int) -> None:
+    def throttle(path: str, sent: str, n: int) -> Answer:
+        return status, {}, {"error_code": "APIGW.0308", "error_msg": "The request is throttled"}
+
+    with EchoServer(throttle) as server:
+        settings = Settings(project_id=PROJECT, region=None, endpoint=server.url, api_path="/v3", auth_url=None)
+        client = TaskCenterClient(settings, TokenAuth("t0k3n-value"), transport=Transport())
+        with pytest.raises(ApiError) as caught:
+            client.get_job(JOB_ID)
+    assert type(caught.value) is ApiError  # a 403 with the throttle code is not AuthError (exit 5)
+    assert caught.value.throttled and caught.value.transient and caught.value.status == status
+
+
+def test_a_wait_rides_out_a_403_throttle() -> None:
+    def throttled_once(path: str, sent: str, n: int) -> Answer:
+        if n == 1:
+            return 403, {}, {"error_code": "APIGW.0308", "error_msg": "The request is throttled"}
+        return 200, {}, echo_job(sent)
+
+    with EchoServer(throttled_once) as server:
+        code, out, err = run_cli(["wait", JOB_ID, "--progress", "plain"], cli_env(server.url, TOKENS["quote"]))
+    assert code == 0, err
+    assert json.loads(out)[0]["status"] == "Completed" and server.job_reads() == 2
