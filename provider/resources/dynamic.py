@@ -61,7 +61,7 @@ class WaitSettings:
     region: pulumi.Input[str] | None = None
     endpoint: pulumi.Input[str] | None = None
     api_path: pulumi.Input[str] | None = None
-    # The task center: gaussdb-mysql (default), gaussdb, gaussdb-nosql, rds, dds.
+    # The task center: a name or alias of provider/core/services.py (default gaussdb-mysql).
     service: pulumi.Input[str] | None = None
     # Seconds the wait may last (default 3600, at most 7 days): customTimeouts do not reach dynamic providers.
     timeout: pulumi.Input[float] | None = None
