@@ -11,6 +11,7 @@ exception), and terminal-safe plugin text (no escape sequence, no forged line).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -35,6 +36,7 @@ from provider.core.errors import ApiError  # noqa: E402
 from provider.resource import GaussDBJobProvider  # noqa: E402
 from provider.taskcenter.client import TaskCenterClient  # noqa: E402
 from provider.wire.auth import PasswordAuth, TokenAuth  # noqa: E402
+from provider.waiting.waiter import DEFAULT_POLICY  # noqa: E402
 from provider.wire.transport import Transport  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -49,6 +51,10 @@ TOKENS = {
     "latin1": f"{MARK}-né-ü-0004",
     "url": f"{MARK}+plus%25&amp=/?-0005",
 }
+# Every hard character in one token: one plugin process serves it (each process costs about a second).
+ALL_IN_ONE = f'{MARK}"q\\b\tt-né+%25&-0006'
+# A wait polls again soon after an error (the default waits seconds): the tests count requests, not time.
+FAST_POLICY = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2, error_backoff=1.0, jitter=0.0)
 # A job name that tries to drive the terminal and forge a line of its own in `pulumi up`.
 HOSTILE_NAME = "name\x1b]0;title\x07\x1b[2J\r\nFAKE LINE: Completed\x9b31m"
 # Hostile Retry-After values (issue 20): 5,000 digits, a year 99999, garbage, zero.
@@ -118,7 +124,8 @@ class EchoServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the serving loop to notice, up to that long.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
 
     def __enter__(self) -> EchoServer:
         self._thread.start()
@@ -152,7 +159,7 @@ def cli_env(url: str, token: str) -> dict[str, str]:
 
 def run_cli(argv: list[str], env: dict[str, str], transport: Transport | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(argv, env=env, stdout=out, stderr=err, transport=transport)
+    code = main(argv, env=env, stdout=out, stderr=err, transport=transport, policy=FAST_POLICY)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -344,11 +351,10 @@ def plugin_for(tmp_path: Path, provider_blob: str) -> Iterator[Callable[[EchoSer
         process.stop()
 
 
-@pytest.mark.parametrize("kind", ["quote", "backslash", "latin1"])
 def test_plugin_outputs_progress_and_errors_hold_no_echoed_token(
-    kind: str, plugin_for: Callable[[EchoServer, str], PluginProcess]
+    plugin_for: Callable[[EchoServer, str], PluginProcess],
 ) -> None:
-    token = TOKENS[kind]
+    token = ALL_IN_ONE
     status = {"value": "Completed"}
     with EchoServer(lambda path, sent, n: (200, {}, echo_job(sent, status=status["value"]))) as server:
         plugin = plugin_for(server, token)
@@ -387,20 +393,24 @@ def test_plugin_text_cannot_drive_the_terminal_or_forge_a_line(
     assert "FAKE LINE: Completed" in stderr  # the text is kept, on the job's own line
 
 
-@pytest.mark.parametrize("case", list(RETRY_AFTERS))
 def test_plugin_read_through_a_hostile_retry_after_is_one_clean_error(
-    case: str, plugin_for: Callable[[EchoServer, str], PluginProcess]
+    plugin_for: Callable[[EchoServer, str], PluginProcess],
 ) -> None:
+    cases = list(RETRY_AFTERS.values())
+
     def always(path: str, sent: str, n: int) -> Answer:
-        return 429, {"Retry-After": RETRY_AFTERS[case]}, {"error_code": "APIGW.0308", "error_msg": f"slow {sent}"}
+        value = cases[(n - 1) % len(cases)]
+        return 429, {"Retry-After": value}, {"error_code": "APIGW.0308", "error_msg": f"slow {sent}"}
 
     with EchoServer(always) as server:
-        plugin = plugin_for(server, TOKENS["tab"])
-        with pytest.raises(PluginError) as caught:
-            plugin.read(JOB_URN, JOB_ID, {"job_id": JOB_ID})
-    details = caught.value.details
-    assert "throttled" in details and "unexpected" not in details and "ValueError" not in details
-    assert_nowhere(TOKENS["tab"], details)
+        plugin = plugin_for(server, ALL_IN_ONE)
+        for _ in cases:
+            with pytest.raises(PluginError) as caught:
+                plugin.read(JOB_URN, JOB_ID, {"job_id": JOB_ID})
+            details = caught.value.details
+            assert "throttled" in details and "unexpected" not in details and "ValueError" not in details
+            assert_nowhere(ALL_IN_ONE, details)
+    assert server.job_reads() == len(cases)  # a refresh read is sent once
 
 
 # --- APIGW.0308: a throttle under any status ----------------------------------------------------------------------
@@ -430,3 +440,24 @@ def test_a_wait_rides_out_a_403_throttle() -> None:
         code, out, err = run_cli(["wait", JOB_ID, "--progress", "plain"], cli_env(server.url, TOKENS["quote"]))
     assert code == 0, err
     assert json.loads(out)[0]["status"] == "Completed" and server.job_reads() == 2
+
+
+def test_the_iam_login_goes_through_the_transport_the_cli_was_given() -> None:
+    """compose builds PasswordAuth with the client's transport: a transport that retries nothing makes one login."""
+
+    def refusing_iam(path: str, sent: str, n: int) -> Answer:
+        if path.startswith("/v3/auth/tokens"):
+            return 429, {"Retry-After": "9" * 5000}, {"error_code": "APIGW.0308", "error_msg": "slow down"}
+        return 200, {}, echo_job(sent)
+
+    with EchoServer(refusing_iam) as server:
+        env = cli_env(server.url, "") | {
+            "HW_USER_NAME": "user",
+            "HW_PASSWORD": "pw-echo-0002",
+            "HW_DOMAIN_NAME": "domain",
+            "HW_AUTH_URL": f"{server.url}/v3",
+        }
+        del env["HW_AUTH_TOKEN"]
+        code, out, err = run_cli(["show", JOB_ID], env, Transport(retries=0))
+    assert code == 6 and "IAM answered HTTP 429" in err and "unexpected" not in err
+    assert server.requests == ["/v3/auth/tokens"]  # one login, no retry: the given transport's policy, not the default
