@@ -35,8 +35,8 @@ from provider.config.settings import Settings  # noqa: E402
 from provider.core.errors import ApiError  # noqa: E402
 from provider.resource import GaussDBJobProvider  # noqa: E402
 from provider.taskcenter.client import TaskCenterClient  # noqa: E402
-from provider.wire.auth import PasswordAuth, TokenAuth  # noqa: E402
 from provider.waiting.waiter import DEFAULT_POLICY  # noqa: E402
+from provider.wire.auth import PasswordAuth, TokenAuth  # noqa: E402
 from provider.wire.transport import Transport  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -458,6 +458,6 @@ def test_the_iam_login_goes_through_the_transport_the_cli_was_given() -> None:
             "HW_AUTH_URL": f"{server.url}/v3",
         }
         del env["HW_AUTH_TOKEN"]
-        code, out, err = run_cli(["show", JOB_ID], env, Transport(retries=0))
+        code, _, err = run_cli(["show", JOB_ID], env, Transport(retries=0))
     assert code == 6 and "IAM answered HTTP 429" in err and "unexpected" not in err
     assert server.requests == ["/v3/auth/tokens"]  # one login, no retry: the given transport's policy, not the default
