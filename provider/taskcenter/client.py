@@ -98,11 +98,11 @@ class TaskCenterClient:
             raise ApiError(f"no complete answer from {self._host} before the deadline", transient=True) from None
         except requests.Timeout:
             raise ApiError(
-                f"no answer from {self._host} within {self._timeout[1]:g} s (retried)", transient=True
+                f"no answer from {self._host} within {self._timeout[1]:g} s{_tries(retries)}", transient=True
             ) from None
         except requests.ConnectionError as exc:
             raise ApiError(
-                f"could not reach {self._host}: {_connection_reason(exc)} (retried)", transient=True
+                f"could not reach {self._host}: {_connection_reason(exc)}{_tries(retries)}", transient=True
             ) from None
         except requests.RequestException as exc:
             raise ApiError(f"request to {self._host} failed: {type(exc).__name__}", transient=True) from None
@@ -119,6 +119,10 @@ class TaskCenterClient:
 
     def close(self) -> None:
         self._session.close()
+
+
+def _tries(retries: int) -> str:
+    return f" (up to {retries + 1} tries)" if retries > 0 else ""
 
 
 def _scrubbed(exc: GaussDBError, scrub: Scrub) -> GaussDBError:
