@@ -1,6 +1,7 @@
-"""The CLI's exit codes: one table, from which the code of an error, the help text and the README's list come.
+"""The CLI's exit codes: one table, from which the code of an error and the ``--help`` text come.
 
-The codes are the product contract's (``gaussdb-job``'s "exit codes"); the errors themselves know nothing of them.
+The codes are the product contract's (``gaussdb-job``'s "exit codes"; the README lists them for readers, and
+tests/test_rules.py checks the help against this table); the errors themselves know nothing of them.
 """
 
 from __future__ import annotations

@@ -368,7 +368,9 @@ def split_job_ids(value: object) -> list[Any]:
         return validate.split_ids(value)
     if isinstance(value, list | tuple):
         return list(value)
-    raise ConfigError(f"job_ids must be a list of job ids or a comma-separated string, not {type(value).__name__}")
+    raise ConfigError(
+        f"job_ids must be a list of job ids or a comma-separated string, not {type(value).__name__}", setting="job_ids"
+    )
 
 
 def _check_job_ids(value: object) -> tuple[Any, list[CheckFailure]]:
