@@ -254,3 +254,18 @@ def test_one_userinfo_rule_for_messages_and_validation() -> None:
     assert "pa ss" not in str(caught.value) and "er:" not in str(caught.value)
     sources = [p.read_text() for p in (ROOT / "provider").rglob("*.py")]
     assert sum(text.count("://)[^/") for text in sources) == 1  # the userinfo pattern is written once
+
+
+def test_every_configured_credential_is_a_secret_to_scrub() -> None:
+    from provider.config.credentials import secret_values
+
+    config = {
+        "gaussdb:accessKey": "AK-scrub-0001",
+        "gaussdb:secretKey": "SK-scrub-0001",
+        "gaussdb:securityToken": "ST-scrub-0001",
+        "gaussdb:authToken": "TK-scrub-0001",
+        "gaussdb:password": "PW-scrub-0001",
+    }
+    assert set(config.values()) <= set(secret_values(config, {}))
+    text = "Credential=AK-scrub-0001/20260101 token TK-scrub-0001 pw PW-scrub-0001"
+    assert "scrub" not in redact(text, secret_values(config, {}))
