@@ -19,7 +19,7 @@ from provider.cli import exit_codes
 from provider.cli.exit_codes import ExitCode
 from provider.cli.main import build_parser, main
 from provider.config import settings
-from provider.config.credentials import redact, redact_value, secret_forms
+from provider.config.credentials import redact, redact_value, secret_forms, secret_values
 from provider.core import validate
 from provider.core.errors import (
     ApiError,
@@ -257,8 +257,6 @@ def test_one_userinfo_rule_for_messages_and_validation() -> None:
 
 
 def test_every_configured_credential_is_a_secret_to_scrub() -> None:
-    from provider.config.credentials import secret_values
-
     config = {
         "gaussdb:accessKey": "AK-scrub-0001",
         "gaussdb:secretKey": "SK-scrub-0001",
