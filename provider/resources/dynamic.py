@@ -93,9 +93,10 @@ UNKNOWN = pulumi.runtime.rpc.UNKNOWN
 # Progress lines in `pulumi up`: on every status change and progress step (``models.progress_key``), else at most
 # one a minute (a readability choice, unverified).
 HEARTBEAT_SECONDS = 60.0
-# The longest job name a progress line shows; the outputs keep it whole.
+# The longest job name a progress line shows; the outputs keep it whole (a readability choice, unverified).
 NAME_LIMIT = 80
-# The longest error `pulumi up` shows for one call: a GaussDBJobs error names every job that did not complete.
+# The longest error `pulumi up` shows for one call: a GaussDBJobs error names every job that did not complete
+# (256 jobs with a short reason each fit; a bound, not a measured figure: unverified).
 ERROR_LIMIT = 8000
 
 

@@ -205,7 +205,7 @@ class Job(_Loose):
 # Progress lines (the CLI's plain lines, the plugin's lines in `pulumi up`): one per status change or per step of
 # this many percent, so a 0-100 % job makes about ten lines (a readability choice, unverified).
 PROGRESS_STEP = 10
-# The longest progress string a line shows (it is a few characters: "60%").
+# The longest progress string a line shows (it is a few characters, "60%", on the API page; the bound is ours).
 PROGRESS_TEXT_LIMIT = 20
 
 
