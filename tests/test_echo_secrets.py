@@ -461,3 +461,20 @@ def test_the_iam_login_goes_through_the_transport_the_cli_was_given() -> None:
         code, _, err = run_cli(["show", JOB_ID], env, Transport(retries=0))
     assert code == 6 and "IAM answered HTTP 429" in err and "unexpected" not in err
     assert server.requests == ["/v3/auth/tokens"]  # one login, no retry: the given transport's policy, not the default
+
+
+def test_the_plugin_refuses_an_unsendable_token_at_check_without_repeating_it(
+    plugin_for: Callable[[EchoServer, str], PluginProcess],
+) -> None:
+    """Preview fails (check), and so does create, with a message naming the setting, never the value."""
+    with EchoServer(lambda path, sent, n: (200, {}, echo_job(sent))) as server:
+        plugin = plugin_for(server, "Zq9v\r\nX-Evil: 1")
+        result = plugin.check(JOB_URN, {}, {"job_id": JOB_ID})
+        with pytest.raises(PluginError) as caught:
+            plugin.create(JOB_URN, {"job_id": JOB_ID, "timeout": 30}, timeout=50)
+    assert [prop for prop, _ in result.failures] == [""]
+    reason = result.failures[0][1]
+    assert "gaussdb:authToken" in reason and "control characters" in reason
+    for text in (reason, caught.value.details, plugin.stderr_text()):
+        assert "Zq9v" not in text and "Evil" not in text
+    assert server.requests == []  # nothing was sent
