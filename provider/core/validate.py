@@ -33,14 +33,15 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def job_id(value: object) -> str:
-    if not isinstance(value, str) or not _JOB_ID.fullmatch(value):
-        raise ConfigError(
-            f"invalid job id {_show(value)}: expected a task-center job id "
-            "such as a9767ede-fe0f-4888-9003-e843a4c90514",
-            setting="job_id",
-        )
+def _hex_id(value: object, pattern: re.Pattern[str], setting: str, expected: str) -> str:
+    """``value`` in lower case if it matches ``pattern`` whole; ConfigError naming ``setting`` otherwise."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ConfigError(f"invalid {setting.replace('_', ' ')} {_show(value)}: expected {expected}", setting=setting)
     return value.lower()
+
+
+def job_id(value: object) -> str:
+    return _hex_id(value, _JOB_ID, "job_id", "a task-center job id such as a9767ede-fe0f-4888-9003-e843a4c90514")
 
 
 def split_ids(text: str) -> list[str]:
@@ -49,13 +50,8 @@ def split_ids(text: str) -> list[str]:
 
 
 def project_id(value: object) -> str:
-    if not isinstance(value, str) or not _PROJECT_ID.fullmatch(value):
-        raise ConfigError(
-            f"invalid project id {_show(value)}: expected 32 hexadecimal digits "
-            "(see 'Obtaining a Project ID' in the API reference)",
-            setting="project_id",
-        )
-    return value.lower()
+    expected = "32 hexadecimal digits (see 'Obtaining a Project ID' in the API reference)"
+    return _hex_id(value, _PROJECT_ID, "project_id", expected)
 
 
 def is_loopback(host: str) -> bool:
