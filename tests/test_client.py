@@ -138,17 +138,31 @@ def test_invalid_job_id_sends_nothing(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("kind", ["500", "503", "429", "reset", "garbage", "html"])
 def test_a_short_burst_of_faults_is_retried_away(emulator: Emulator, kind: str) -> None:
+    """Only when the caller asks for retries (``show``); a wait's reads are retried by the wait engine."""
     created = emulator.create_job(duration=0)
     _post(emulator, "faults", {"kind": kind, "count": 1, "retry_after": 0})
     client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(backoff_factor=0.01))
     if kind == "garbage":
         # A 200 with a broken body is not retried by the transport: the waiter rides it out as transient.
         with pytest.raises(ApiError) as caught:
-            client.get_job(created["id"])
+            client.get_job(created["id"], retries=2)
         assert caught.value.transient
         assert client.get_job(created["id"]).status == "Completed"
     else:
-        assert client.get_job(created["id"]).status == "Completed"
+        assert client.get_job(created["id"], retries=2).status == "Completed"
+
+
+@pytest.mark.parametrize("kind", ["503", "429", "reset"])
+def test_a_wait_read_is_sent_once_whatever_the_fault(emulator: Emulator, kind: str) -> None:
+    """One retry policy: a read without ``retries`` is one request; the wait engine asks again later, paced."""
+    created = emulator.create_job(duration=0)
+    _post(emulator, "faults", {"kind": kind, "count": 1, "retry_after": 0})
+    client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(backoff_factor=0.01))
+    before = emulator.stats()["total"]
+    with pytest.raises(ApiError) as caught:
+        client.get_job(created["id"])
+    assert caught.value.transient
+    assert emulator.stats()["total"] == before + 1
 
 
 @pytest.mark.parametrize(("kind", "status"), [("500", 500), ("503", 503), ("429", 429), ("html", 502)])
@@ -157,7 +171,7 @@ def test_a_lasting_fault_becomes_a_transient_api_error(emulator: Emulator, kind:
     _post(emulator, "faults", {"kind": kind, "count": 10, "retry_after": 0})
     client = TaskCenterClient(_settings(emulator), _aksk(emulator), transport=Transport(retries=2, backoff_factor=0.01))
     with pytest.raises(ApiError) as caught:
-        client.get_job(created["id"])
+        client.get_job(created["id"], retries=2)
     assert caught.value.transient and caught.value.status == status
     assert caught.value.request_id or kind == "html"
     assert "\n" not in str(caught.value)
@@ -180,8 +194,8 @@ def test_a_hung_request_is_cut_off_by_the_request_timeout(emulator: Emulator) ->
         _aksk(emulator),
         transport=Transport(connect_timeout=2.0, read_timeout=0.5, retries=2, backoff_factor=0.01),
     )
-    # The hung attempt is abandoned after the read timeout and retried; the retry answers.
-    assert client.get_job(created["id"]).status == "Completed"
+    # The hung attempt is abandoned after the read timeout and retried (when asked for, as show does).
+    assert client.get_job(created["id"], retries=2).status == "Completed"
 
 
 def test_a_not_yet_visible_job_is_waited_for(emulator: Emulator) -> None:

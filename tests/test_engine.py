@@ -162,7 +162,7 @@ def test_cancel_ends_every_wait_at_once_sleeps_in_the_budget_included() -> None:
         cancel.set()
 
     threading.Thread(target=stop_after_the_first_read, daemon=True).start()
-    budget = RequestBudget(0.01)
+    budget = RequestBudget(0.05)
     results = wait_all(
         PerJobReader(get, budget), ["a", "b"], WaitOptions(timeout=3600, cancel=cancel), clock=SYSTEM_CLOCK
     )

@@ -56,7 +56,12 @@ def hang(seconds: float) -> None:
 
 
 def answer(body: bytes, status: str = "200 OK", headers: str = "") -> bytes:
-    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
+    # The server closes every connection after one answer, so it says so (as HTTP/1.1 servers do): a read is sent
+    # once, and must not meet a kept-alive connection that the server has already closed.
+    head = (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"Connection: close\r\n{headers}\r\n"
+    )
     return head.encode() + body
 
 

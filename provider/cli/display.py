@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from provider.core import durations, sanitize
 from provider.core.errors import JobNotFound
-from provider.taskcenter.models import Job
+from provider.taskcenter.models import Job, progress_key, progress_text
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -278,11 +278,8 @@ class PlainDisplay(Display):
     def changed(self, row: Row, before: Job | None) -> None:
         job = row.job
         assert job is not None
-        percent = job.percent
-        step = None if percent is None else int(percent // 10)
-        old_step = None if before is None or before.percent is None else int(before.percent // 10)
-        if before is None or before.status != job.status or step != old_step:
-            self._line(row, job.status_text + (f" {clean(job.process, 20)}" if job.process else ""))
+        if before is None or progress_key(before) != progress_key(job):
+            self._line(row, progress_text(job))
 
     def noted(self, row: Row) -> None:
         self._line(row, row.note)

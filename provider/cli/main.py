@@ -18,29 +18,29 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import Any, NoReturn, TextIO
 
 from provider import __version__
+from provider.cli import exit_codes
 from provider.cli.display import SafeStream, clean, make_display
+from provider.cli.exit_codes import ExitCode
 from provider.config.credentials import redact, secret_values
-from provider.core import durations, validate
+from provider.config.settings import resolve_service
+from provider.core import durations, services, validate
 from provider.core.errors import (
     ApiError,
     AuthError,
-    ExitCode,
     GaussDBError,
     JobNotFound,
     WaitCancelled,
     WaitTimeout,
 )
-from provider.core.services import SERVICES
 from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import OUTPUT_FIELDS, Job
 from provider.taskcenter.perjob import PerJobReader
-from provider.taskcenter.reader import Due
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
 from provider.waiting.clock import Cancel
@@ -50,8 +50,13 @@ from provider.waiting.policy import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy
 from provider.wire.transport import Transport
 
 PROG = "gaussdb-job"
-MAX_JOBS = 1000
-MAX_RATE = 1000.0
+# Job ids one `wait` takes (after duplicates are dropped): enough for any fleet operation, few enough that the
+# JSON list and the live board stay readable (unverified: a usability choice, not a measured limit).
+MAX_IDS_PER_CALL = 1000
+# Times `show` sends its one read again after a transient failure (a dropped connection, a 503, a throttle),
+# honouring Retry-After within the transport's bound: show has no wait engine to ask again later, and a user
+# typing it would only retry by hand (issue 16: "show may keep a small bounded retry").
+SHOW_RETRIES = 2
 # Every entry of wait's JSON list has these keys (the job's fields, then how its wait ended).
 FIELD_NAMES = [*OUTPUT_FIELDS, "error"]
 # After Ctrl-C, how long the waits get to notice before the jobs are printed as far as known: a request in
@@ -59,18 +64,7 @@ FIELD_NAMES = [*OUTPUT_FIELDS, "error"]
 CANCEL_GRACE = 1.0
 SIGNAL_CODES: dict[signal.Signals, int] = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 
-EXIT_CODES = """\
-exit codes:
-  0    every job Completed
-  1    a job Failed (its fail_reason is on stderr and in the JSON)
-  2    usage or configuration error (nothing was sent)
-  3    timed out
-  4    job not found (after --not-found-grace)
-  5    credentials refused
-  6    API or network error that persisted
-  130  interrupted (Ctrl-C), 143 terminated (SIGTERM): the jobs go on in the task center
-  With several jobs, the worst (highest) code.
-"""
+EXIT_CODES = exit_codes.help_text()
 EXAMPLES = """\
 examples:
   gaussdb-job show a9767ede-fe0f-4888-9003-e843a4c90514
@@ -146,12 +140,17 @@ def _duration(flag: str, *, allow_zero: bool = False) -> Callable[[str], float]:
 
 def _rate(value: str) -> float:
     try:
-        rate = float(value)
-    except ValueError:
-        rate = float("nan")
-    if not 0 < rate <= MAX_RATE:
-        raise argparse.ArgumentTypeError(f"invalid --max-rate {value!r}: expected requests per second in (0, 1000]")
-    return rate
+        return validate.rate(value, "--max-rate")
+    except GaussDBError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _service(value: str) -> str:
+    """A service name or alias, through the services table (``taurusdb`` is ``gaussdb-mysql``)."""
+    try:
+        return resolve_service(value).name
+    except GaussDBError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_flags(parser: argparse.ArgumentParser) -> None:
@@ -168,8 +167,9 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--service",
         default=s,
-        choices=list(SERVICES),
-        help="which task center (GAUSSDB_SERVICE; default gaussdb-mysql)",
+        type=_service,
+        metavar="SERVICE",
+        help=f"which task center: {services.names()} (GAUSSDB_SERVICE; default {services.DEFAULT_SERVICE})",
     )
     how = parser.add_argument_group("how to wait (wait only)")
     how.add_argument(
@@ -204,7 +204,8 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         default=s,
         type=_rate,
         metavar="PER_SECOND",
-        help=f"requests per second for all jobs together ({MAX_RATE_ENV}; default {DEFAULT_MAX_RATE:g})",
+        help=f"requests per second for all jobs together, {validate.MIN_RATE:g} to {validate.MAX_RATE:g} "
+        f"({MAX_RATE_ENV}; default {DEFAULT_MAX_RATE:g})",
     )
     show = parser.add_argument_group("output")
     show.add_argument(
@@ -267,7 +268,11 @@ class _Run:
     out: TextIO | None
     err: SafeStream
     transport: Transport | None
-    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every credential of the environment and every IAM token issued so far, asked anew each time."""
+        return secret_values({}, self.env)
 
     def say(self, message: str) -> None:
         """One line on stderr, prefixed, cleaned of control characters, without secrets."""
@@ -311,8 +316,8 @@ def _job_ids(values: Sequence[str], parser: argparse.ArgumentParser) -> list[str
     if not ids:
         parser.error("no job id given")
     ids = list(dict.fromkeys(ids))
-    if len(ids) > MAX_JOBS:
-        parser.error(f"too many job ids ({len(ids)}); at most {MAX_JOBS} per call")
+    if len(ids) > MAX_IDS_PER_CALL:
+        parser.error(f"too many job ids ({len(ids)}); at most {MAX_IDS_PER_CALL} per call")
     return ids
 
 
@@ -346,15 +351,14 @@ def _show(run: _Run, args: argparse.Namespace, parser: argparse.ArgumentParser) 
     if len(job_id) != 1:
         parser.error("show takes one job id; use wait for several")
     client = run.client(args)
-    # One read, as the wait engine reads (through a request budget, an unexpected exception as an error), but
-    # once: show answers what the task center says now, errors included. (The budget's first slot is immediate.)
-    outcome = PerJobReader.for_client(client, RequestBudget()).read([Due(job_id[0])])[job_id[0]]
-    if not isinstance(outcome, Job):
-        run.say(str(outcome))
-        for hint in _hints(client, [outcome]):
+    try:
+        job = client.get_job(job_id[0], retries=SHOW_RETRIES)
+    except GaussDBError as exc:
+        run.say(str(exc))
+        for hint in _hints(client, [exc]):
             run.say(hint)
-        return outcome.exit_code
-    problem = _emit(run, json.dumps(outcome.fields(), indent=2))
+        return exit_codes.for_error(exc)
+    problem = _emit(run, json.dumps(job.fields(), indent=2))
     if problem:
         run.say(f"could not write the job: {problem}")
         return ExitCode.API
@@ -439,7 +443,7 @@ def _wait(
             if error is not None and job_id not in error:
                 error = f"job {job_id}: {error}"  # with several jobs, say which one
             error = redact(error, run.secrets) if error is not None else None
-            code = failure.exit_code if failure is not None else ExitCode.COMPLETED
+            code = exit_codes.for_error(failure) if failure is not None else ExitCode.COMPLETED
             with lock:
                 results.setdefault(job_id, _Result(_entry(job_id, result.job, error), code, failure))
             try:
@@ -510,7 +514,7 @@ def _wait(
     problem = _emit(run, redact(json.dumps([final[job_id].entry for job_id in ids], indent=2), run.secrets))
     if problem:
         run.say(f"could not write the jobs: {problem}")
-        return code or 6
+        return code or ExitCode.API
     return code
 
 
@@ -557,7 +561,6 @@ def main(
         out=sys.stdout if stdout is None else stdout,
         err=SafeStream(sys.stderr if stderr is None else stderr),
         transport=transport,
-        secrets=secret_values({}, environ),
     )
     # A Cancel wakes the request budget's sleepers too, so a signal ends every sleep of the wait at once.
     cancel = cancel or Cancel()
@@ -575,7 +578,7 @@ def main(
         code = exc.code
     except GaussDBError as exc:
         run.say(str(exc))
-        code = exc.exit_code
+        code = exit_codes.for_error(exc)
     except KeyboardInterrupt:
         run.say("interrupted")
         code = ExitCode.INTERRUPTED

@@ -46,14 +46,27 @@ class Settings(BaseModel):
 
 
 def resolve_service(value: object) -> Service:
-    """The task center named ``value`` (see provider/services.py); ConfigError naming the choices otherwise."""
+    """The task center named ``value`` (a name or an alias of ``provider.core.services``, any case); ConfigError
+    naming the choices, and the closest name or alias when there is one, otherwise."""
     if isinstance(value, str):
         try:
             return services.lookup(value)
         except KeyError:
             pass
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    raise ConfigError(f"invalid service {shown}: expected one of {services.names()}")
+    close = services.closest(value) if isinstance(value, str) else None
+    hint = f"; did you mean '{close}'?" if close else ""
+    raise ConfigError(f"invalid service {shown}: expected one of {services.names()}{hint}", setting="service")
+
+
+def check_region(value: object) -> str:
+    """A region name such as ``eu-de`` or ``cn-north-4``: letters, digits and dashes, at most 40 characters."""
+    if isinstance(value, str):
+        value = value.strip()
+    if not isinstance(value, str) or not value.replace("-", "").isalnum() or len(value) > 40:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ConfigError(f"invalid region {shown}: expected a name such as eu-de", setting="region")
+    return value
 
 
 def derived_endpoint(region: str, service: Service | None = None) -> tuple[str, str]:
@@ -65,7 +78,10 @@ def derived_endpoint(region: str, service: Service | None = None) -> tuple[str, 
     if host is None:
         where = f"in {cloud} region {region}" if region in OTC_DOMAINS else f"for region {region!r}"
         offered = ", ".join(hosts) or "none documented"
-        raise ConfigError(f"no known {row.title} endpoint {where} (known {cloud} regions: {offered}): {_SET_ENDPOINT}")
+        raise ConfigError(
+            f"no known {row.title} endpoint {where} (known {cloud} regions: {offered}): {_SET_ENDPOINT}",
+            setting="region",
+        )
     return host, row.derived_api_path
 
 
@@ -81,14 +97,14 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
         args.get("project_id"), config_value(config, "projectId"), env.get("HW_PROJECT_ID"), env.get("OS_PROJECT_ID")
     )
     if project is None:
-        raise ConfigError("no project id: set the project_id argument, gaussdb:projectId or HW_PROJECT_ID")
+        raise ConfigError(
+            "no project id: set the project_id argument, gaussdb:projectId or HW_PROJECT_ID", setting="project_id"
+        )
     region = first(
         args.get("region"), config_value(config, "region"), env.get("HW_REGION_NAME"), env.get("OS_REGION_NAME")
     )
-    if region is not None and (
-        not isinstance(region, str) or not region.replace("-", "").isalnum() or len(region) > 40
-    ):
-        raise ConfigError(f"invalid region {region!r}")
+    if region is not None:
+        region = check_region(region)
     chosen = first(args.get("service"), config_value(config, "service"), env.get("GAUSSDB_SERVICE"))
     row = resolve_service(DEFAULT_SERVICE if chosen is None else chosen)
     endpoint = first(args.get("endpoint"), config_value(config, "endpoint"), env.get("GAUSSDB_ENDPOINT"))
@@ -97,7 +113,8 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
         if region is None:
             raise ConfigError(
                 "no endpoint: set endpoint (gaussdb:endpoint, GAUSSDB_ENDPOINT) or a region "
-                "(gaussdb:region, HW_REGION_NAME) to derive it from"
+                "(gaussdb:region, HW_REGION_NAME) to derive it from",
+                setting="endpoint",
             )
         endpoint, derived_path = derived_endpoint(region, row)
         api_path = api_path or derived_path
@@ -110,5 +127,5 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
         service=row.name,
         endpoint=validate.endpoint(endpoint),
         api_path=validate.api_path(api_path or row.explicit_api_path),
-        auth_url=validate.endpoint(auth_url, "IAM URL") if auth_url is not None else None,
+        auth_url=validate.endpoint(auth_url, "IAM URL", setting="auth_url") if auth_url is not None else None,
     )

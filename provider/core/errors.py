@@ -1,48 +1,37 @@
-"""The few ways a job lookup or a wait can end badly; each knows its CLI exit code.
+"""The few ways a job lookup or a wait can end badly. Each error carries what it is about as fields (the setting
+that failed, the HTTP status, the wait after which to ask again), so callers decide on fields, never on words of
+a message. Exit codes are the CLI's business (``provider.cli.exit_codes``), not the errors'.
 
 Messages are built only from values we chose to show (ids, status, codes the API returned), never from
-credentials; ``provider.credentials.redact`` is the last guard for text that comes from elsewhere (library exceptions).
+credentials; ``provider.config.credentials.redact`` scrubs text that comes from elsewhere (the server, libraries).
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from provider.taskcenter.models import Job
 
 
-class ExitCode(IntEnum):
-    """The CLI's exit codes, one list for the CLI, its help text and the README."""
-
-    COMPLETED = 0
-    FAILED = 1
-    USAGE = 2
-    TIMED_OUT = 3
-    NOT_FOUND = 4
-    CREDENTIALS = 5
-    API = 6
-    INTERRUPTED = 130
-    TERMINATED = 143
-
-
 class GaussDBError(Exception):
     """Base of every error this package raises on purpose."""
 
-    exit_code: ExitCode = ExitCode.API
-
 
 class ConfigError(GaussDBError):
-    """Invalid input or settings: nothing was sent."""
+    """Invalid input or settings: nothing was sent.
 
-    exit_code = ExitCode.USAGE
+    ``setting`` names the setting that failed, as the resource's argument is named (``project_id``,
+    ``endpoint``, ``service``, ``max_rate``, ``access_key``...), or None when no single one is to blame.
+    """
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        self.setting = setting
+        super().__init__(message)
 
 
 class JobNotFound(GaussDBError):
     """The task center does not know the job (DBS.200543): not visible yet, expired, or never existed."""
-
-    exit_code = ExitCode.NOT_FOUND
 
     def __init__(self, job_id: str, detail: str = "") -> None:
         self.job_id = job_id
@@ -52,8 +41,6 @@ class JobNotFound(GaussDBError):
 class AuthError(GaussDBError):
     """The gateway or IAM refused the credentials (401/403)."""
 
-    exit_code = ExitCode.CREDENTIALS
-
 
 class ApiError(GaussDBError):
     """The API answered with an error, a malformed body, or could not be reached.
@@ -62,7 +49,9 @@ class ApiError(GaussDBError):
     the waiter keeps polling through those for a while, and reports them only if they persist.
     """
 
-    exit_code = ExitCode.API
+    # The API gateway's "request throttled" code: a throttle under whatever HTTP status it comes with (429, and
+    # 400 or 403 from some gateways: issue 20's hostile-gateway run).
+    THROTTLE_CODE = "APIGW.0308"
 
     def __init__(
         self,
@@ -73,24 +62,25 @@ class ApiError(GaussDBError):
         error_msg: str | None = None,
         request_id: str | None = None,
         transient: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.error_code = error_code
         self.error_msg = error_msg
         self.request_id = request_id
         self.transient = transient
+        # Seconds the server asked us to wait before asking again (its Retry-After, already bounded), or None.
+        self.retry_after = retry_after
         super().__init__(message)
 
     @property
     def throttled(self) -> bool:
         """The gateway said to slow down: 429, or its throttling code (APIGW.0308) under another status."""
-        return self.status == 429 or (self.error_code or "").upper() == "APIGW.0308"
+        return self.status == 429 or (self.error_code or "").strip().upper() == self.THROTTLE_CODE
 
 
 class JobFailed(GaussDBError):
     """The job ended with status Failed."""
-
-    exit_code = ExitCode.FAILED
 
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -100,8 +90,6 @@ class JobFailed(GaussDBError):
 
 class WaitTimeout(GaussDBError):
     """The deadline passed before the job finished."""
-
-    exit_code = ExitCode.TIMED_OUT
 
     def __init__(self, job_id: str, timeout: float, last: Job | None, last_error: Exception | None = None) -> None:
         self.job_id = job_id
@@ -119,8 +107,6 @@ class WaitTimeout(GaussDBError):
 
 class WaitCancelled(GaussDBError):
     """The wait was stopped from outside (Ctrl-C, SIGTERM, the engine shutting the plugin down); the job goes on."""
-
-    exit_code = ExitCode.INTERRUPTED
 
     def __init__(self, job_id: str, last: Job | None) -> None:
         self.job_id = job_id

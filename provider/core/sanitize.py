@@ -45,3 +45,16 @@ def clean(text: str, limit: int | None = None) -> str:
     if limit is not None and (cut or len(text) > limit):
         text = text[: max(limit - 1, 0)] + ELLIPSIS if limit > 0 else ""
     return text
+
+
+# ``scheme://`` then everything up to an ``@`` that comes before the next ``/``: the userinfo of a URL. Spaces are
+# not a stop: a refused endpoint such as ``https://us er:pw@host`` is shown in its error message, and must not
+# leak ``er:pw``. Over-removal (text between a URL and a later ``@``) is the lesser harm.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@]*@")
+
+
+def strip_userinfo(text: str) -> str:
+    """``text`` with the userinfo of every URL in it (``https://user:pw@host``) replaced by ``***``."""
+    if "@" not in text or "://" not in text:
+        return text
+    return _USERINFO.sub(r"\1***@", text)

@@ -13,6 +13,7 @@ service, and the region files of the official Huawei Cloud Python SDKs 3.1.219 (
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -198,7 +199,15 @@ ALIASES: Mapping[str, str] = MappingProxyType({"taurusdb": "gaussdb-mysql"})
 
 
 def names() -> str:
-    return ", ".join(SERVICES)
+    """The choices as messages and help list them: every service, then the aliases."""
+    aliases = ", ".join(f"{alias} (= {name})" for alias, name in ALIASES.items())
+    return ", ".join(SERVICES) + (f"; also {aliases}" if aliases else "")
+
+
+def closest(name: str) -> str | None:
+    """The service name or alias ``name`` most likely meant (a typo), or None: for "did you mean" hints."""
+    match = difflib.get_close_matches(name.strip().lower(), [*SERVICES, *ALIASES], n=1)
+    return match[0] if match else None
 
 
 def lookup(name: str) -> Service:

@@ -41,9 +41,10 @@ from provider.config import settings
 from provider.config.credentials import CONFIG_KEYS, redact, secret_values
 from provider.core import validate
 from provider.core.errors import ApiError, ConfigError, GaussDBError, JobFailed, WaitTimeout
+from provider.core.sanitize import clean
 from provider.resources import plugin_pool
 from provider.taskcenter import compose
-from provider.taskcenter.models import OUTPUT_FIELDS, Job
+from provider.taskcenter.models import OUTPUT_FIELDS, Job, progress_key, progress_text
 from provider.taskcenter.perjob import PerJobReader
 from provider.waiting import budget as budget_module
 from provider.waiting.engine import Hooks, WaitOptions, wait_all
@@ -63,7 +64,7 @@ class WaitSettings:
     region: pulumi.Input[str] | None = None
     endpoint: pulumi.Input[str] | None = None
     api_path: pulumi.Input[str] | None = None
-    # The task center: gaussdb-mysql (default), gaussdb, gaussdb-nosql, rds, dds.
+    # The task center: a name or alias of provider/core/services.py (default gaussdb-mysql).
     service: pulumi.Input[str] | None = None
     # Seconds the wait may last (default 3600, at most 7 days): customTimeouts do not reach dynamic providers.
     timeout: pulumi.Input[float] | None = None
@@ -92,11 +93,17 @@ SETTING_INPUTS = ("project_id", "region", "endpoint", "api_path", "service")
 # ``pulumi.runtime.rpc.UNKNOWN`` and leaves ``deserialize_properties(..., keep_unknowns=True)`` as an instance of
 # ``pulumi.output.Unknown``: both mean "not known yet".
 UNKNOWN = pulumi.runtime.rpc.UNKNOWN
-# Progress lines in `pulumi up`: on every status change and every 10 % step, else at most one a minute.
+# Progress lines in `pulumi up`: on every status change and progress step (``models.progress_key``), else at most
+# one a minute (a readability choice, unverified).
 HEARTBEAT_SECONDS = 60.0
 # How long a refresh (read) may take for all its jobs together: a transient error is ridden out for as long as a
 # wait would (the policy's outage_limit), then the job keeps its last outputs.
 REFRESH_TIMEOUT = DEFAULT_POLICY.outage_limit
+# The longest job name a progress line shows; the outputs keep it whole (a readability choice, unverified).
+NAME_LIMIT = 80
+# The longest error `pulumi up` shows for one call: a GaussDBJobs error names every job that did not complete
+# (256 jobs with a short reason each fit; a bound, not a measured figure: unverified).
+ERROR_LIMIT = 8000
 
 
 class GaussDBJobError(Exception):
@@ -104,7 +111,9 @@ class GaussDBJobError(Exception):
 
 
 def _scrub(text: str, config: Mapping[str, Any]) -> str:
-    return redact(text, secret_values(config, os.environ))
+    """Text fit for `pulumi up`: no credential (in any form), no escape sequence or control character, so
+    server text cannot forge a line or drive the terminal (``provider.core.sanitize``, as the CLI's)."""
+    return clean(redact(text, secret_values(config, os.environ)), ERROR_LIMIT)
 
 
 def _fail(exc: BaseException, config: Mapping[str, Any], job_id: str | None = None) -> NoReturn:
@@ -145,12 +154,13 @@ class _Progress(Hooks):
 
 
 def _options(props: Mapping[str, Any], *, refresh: bool = False) -> WaitOptions:
-    """The wait's options from the inputs; a refresh reads (the first answer is the job) within REFRESH_TIMEOUT."""
+    """The wait's options from the inputs; a refresh reads (the first answer is the job) within REFRESH_TIMEOUT, or
+    the resource's own ``timeout`` when that is shorter (a refresh never waits longer than a create would)."""
     grace = props.get("not_found_grace")
     policy = DEFAULT_POLICY if grace is None else dataclasses.replace(DEFAULT_POLICY, not_found_grace=float(grace))
     if refresh:
         return WaitOptions(
-            timeout=REFRESH_TIMEOUT,
+            timeout=min(REFRESH_TIMEOUT, float(props.get("timeout") or REFRESH_TIMEOUT)),
             policy=dataclasses.replace(policy, not_found_grace=0.0),
             accept_any=True,
             rng=random.Random(),
@@ -191,20 +201,17 @@ class _ProgressLog:
         self._clock = clock
         self._emit = emit or _log_info
         self._start = clock()
-        self._last: tuple[str, int] | None = None
+        self._last: tuple[str, int | None] | None = None
         self._last_at = 0.0
 
     def __call__(self, job: Job) -> None:
-        decile = int((job.percent or 0) // 10)
-        state = (job.status, decile)
+        state = progress_key(job)
         now = self._clock()
         if state != self._last or now - self._last_at >= HEARTBEAT_SECONDS:
             self._last, self._last_at = state, now
-            progress = f" {job.process}" if job.process else ""
-            status = job.status_text
-            self._emit(
-                f"GaussDBJob {self._job_id} ({job.name or '?'}): {status}{progress} after {now - self._start:.0f} s"
-            )
+            # The job came through the client, scrubbed of credentials; its text is cleaned here for the terminal.
+            name = clean(job.name, NAME_LIMIT).strip() or "?"
+            self._emit(f"GaussDBJob {self._job_id} ({name}): {progress_text(job)} after {now - self._start:.0f} s")
 
 
 def _log_info(message: str) -> None:
@@ -225,6 +232,7 @@ _CHECKS: dict[str, Callable[[object], Any]] = {
     "api_path": validate.api_path,
     "timeout": validate.timeout,
     "not_found_grace": functools.partial(validate.timeout, what="not_found_grace", allow_zero=True),
+    "region": settings.check_region,
     "service": lambda value: settings.resolve_service(value).name,
 }
 
@@ -240,8 +248,6 @@ def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[d
                 inputs[key] = check(inputs[key])
             except ConfigError as exc:
                 failures.append(CheckFailure(key, str(exc)))
-    if "region" in inputs and _known(inputs["region"]) and not isinstance(inputs["region"], str):
-        failures.append(CheckFailure("region", f"invalid region {inputs['region']!r}: expected a name such as eu-de"))
     for flag in ("fail_on_error", "accept_scheduled"):
         if _known(inputs.get(flag)) and not isinstance(inputs.get(flag), bool):
             failures.append(CheckFailure(flag, f"{flag} must be true or false"))
@@ -253,23 +259,15 @@ def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[d
         try:
             compose.resolve(inputs, config, os.environ)
         except ConfigError as exc:
-            failures.append(CheckFailure(_blame(str(exc), inputs), str(exc)))
+            # Blamed on the input when the setting came from one; on the resource when from config or environment.
+            failures.append(CheckFailure(exc.setting if exc.setting in inputs else "", str(exc)))
+    try:
+        # What create would refuse, check refuses: a bad gaussdb:maxRate (or GAUSSDB_MAX_RATE) fails at preview.
+        budget_module.max_rate(config, os.environ)
+    except ConfigError as exc:
+        failures.append(CheckFailure("", str(exc)))
     # Input values are echoed in messages, and one could be a secret pasted in the wrong place.
     return inputs, [CheckFailure(f.property, _scrub(f.reason, config)) for f in failures]
-
-
-def _blame(message: str, inputs: Mapping[str, Any]) -> str:
-    """The input a settings error is about when it came from an input; "" (the resource) when it came from
-    stack config or the environment."""
-    for key, word in (
-        ("project_id", "project id"),
-        ("service", "service"),
-        ("region", "region"),
-        ("endpoint", "endpoint"),
-    ):
-        if key in inputs and word in message.split(":", 1)[0]:
-            return key
-    return ""
 
 
 def _same(key: str, old: Any, new: Any) -> bool:
@@ -391,7 +389,9 @@ MANY_REPLACE_ON = ("job_ids", *(key for key in REPLACE_ON if key != "job_id"))
 MANY_OUTPUTS = ("job_ids", "jobs", "status", "failed")
 # Overall status: the first of these that any job has (a Failed job outranks one still Running, and so on).
 OVERALL_ORDER = ("Failed", "Running", "Pending", "Completed")
-MAX_JOBS = 256
+# Job ids one GaussDBJobs takes: its outputs hold every job's fields, and one plugin answer must stay far below
+# gRPC's message limit (a choice, unverified beyond issue 20's measurements of large answers).
+MAX_IDS_PER_RESOURCE = 256
 
 
 def _point_to_many(news: Mapping[str, Any], failures: list[CheckFailure]) -> list[CheckFailure]:
@@ -412,7 +412,9 @@ def split_job_ids(value: object) -> list[Any]:
         return validate.split_ids(value)
     if isinstance(value, list | tuple):
         return list(value)
-    raise ConfigError(f"job_ids must be a list of job ids or a comma-separated string, not {type(value).__name__}")
+    raise ConfigError(
+        f"job_ids must be a list of job ids or a comma-separated string, not {type(value).__name__}", setting="job_ids"
+    )
 
 
 def _check_job_ids(value: object) -> tuple[Any, list[CheckFailure]]:
@@ -425,11 +427,13 @@ def _check_job_ids(value: object) -> tuple[Any, list[CheckFailure]]:
     failures: list[CheckFailure] = []
     if not ids:
         failures.append(CheckFailure("job_ids", "job_ids is empty: give at least one task-center job id"))
-    if len(ids) > MAX_JOBS:
-        failures.append(CheckFailure("job_ids", f"job_ids holds {len(ids)} ids; at most {MAX_JOBS} per resource"))
+    if len(ids) > MAX_IDS_PER_RESOURCE:
+        failures.append(
+            CheckFailure("job_ids", f"job_ids holds {len(ids)} ids; at most {MAX_IDS_PER_RESOURCE} per resource")
+        )
     checked: list[Any] = []
     for index, item in enumerate(ids):
-        if not _known(item):
+        if item is not None and not _known(item):  # computed by another resource: checked when it is known
             checked.append(item)
             continue
         try:
@@ -473,11 +477,6 @@ class GaussDBJobsProvider(GaussDBJobProvider):
             else:
                 inputs["job_ids"], more = _check_job_ids(news["job_ids"])
                 failures = more + failures
-            if not failures:
-                try:
-                    budget_module.max_rate(self._config, os.environ)  # a bad gaussdb:maxRate fails at preview
-                except ConfigError as exc:
-                    failures.append(CheckFailure("", _scrub(str(exc), self._config)))
         except Exception as exc:  # noqa: BLE001 - re-raised as one clean line
             _fail(exc, self._config)
         return CheckResult(inputs, failures)

@@ -1,8 +1,15 @@
-"""The task-center client: one HTTP call per job lookup, errors mapped to ``provider.errors``."""
+"""The task-center client: one HTTP call per job lookup, errors mapped to ``provider.core.errors``.
+
+The client is the boundary where server text enters: every Job it returns and every error it raises has been
+scrubbed of every credential this process knows (configured or issued, in every form: ``credentials.redact``)
+before anything serializes it, so outputs, state, progress lines, errors and the CLI's JSON are clean whatever
+an echoing gateway sends back (issue 20).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,16 +17,24 @@ import requests
 from pydantic import ValidationError
 from requests.auth import AuthBase
 
+from provider.config.credentials import redact_value, runtime_secrets
 from provider.config.settings import Settings
 from provider.core import validate
-from provider.core.errors import ApiError, AuthError, JobNotFound
+from provider.core.errors import ApiError, AuthError, GaussDBError, JobNotFound
 from provider.core.sanitize import clean
 from provider.core.services import DEFAULT_SERVICE, JOB_DOES_NOT_EXIST, SERVICES, Service
 from provider.taskcenter.models import ErrorBody, Job, JobEnvelope, JobList
+from provider.wire import retry_after
 from provider.wire.jsondepth import MAX_JSON_DEPTH, json_too_deep
 from provider.wire.transport import DEFAULT_TRANSPORT, DeadlineExceeded, ResponseTooLarge, Transport
 
 NOT_FOUND_CODE = JOB_DOES_NOT_EXIST
+
+Scrub = Callable[[Any], Any]
+
+
+def _nothing_to_scrub(value: Any) -> Any:
+    return value
 
 
 class TaskCenterClient:
@@ -30,8 +45,12 @@ class TaskCenterClient:
         *,
         transport: Transport | None = None,
         session: requests.Session | None = None,
+        secrets: Callable[[], Iterable[str | None]] = runtime_secrets,
     ) -> None:
+        """``secrets``: every credential value to scrub from what the server sends (asked at each answer, so
+        IAM tokens issued later count too); by default the tokens issued to this process."""
         self.settings = settings
+        self._secrets = secrets
         self._auth = auth
         self._transport = transport or DEFAULT_TRANSPORT
         self._session = session or self._transport.session()
@@ -39,16 +58,36 @@ class TaskCenterClient:
         self._host = urlsplit(settings.endpoint).netloc
         self._service = settings.service_row
 
-    def get_job(self, job_id: str, *, deadline: float | None = None) -> Job:
+    def scrub(self, value: Any) -> Any:
+        """``value`` (text, or JSON-like data) without any form of any credential this process knows."""
+        return redact_value(value, list(self._secrets()))
+
+    def get_job(self, job_id: str, *, deadline: float | None = None, retries: int = 0) -> Job:
         """The job, read in one call that ends by ``deadline`` (``time.monotonic`` seconds; None: the
         transport's own bound for one call) whatever the server does: retries, Retry-After sleeps and the whole
         answer all count against it. Raises ``ApiError`` (transient for what may pass), ``AuthError``,
-        ``JobNotFound``, ``ConfigError`` (nothing sent)."""
+        ``JobNotFound``, ``ConfigError`` (nothing sent).
+
+        ``retries``: how often the transport may send the read again after a transient failure. 0 by default:
+        a wait asks again at its own next interval, through the request budget; ``show`` (one read, no wait)
+        passes a few."""
+        try:
+            return self._get_job(job_id, deadline, retries)
+        except GaussDBError as exc:
+            raise _scrubbed(exc, self.scrub) from None
+
+    def _get_job(self, job_id: str, deadline: float | None, retries: int) -> Job:
         job_id = validate.job_id(job_id)
         url = self.settings.jobs_url()
         try:
             response = self._transport.fetch(
-                self._session, "GET", url, deadline=deadline, params={"id": job_id}, auth=self._auth
+                self._session,
+                "GET",
+                url,
+                deadline=deadline,
+                retries=retries,
+                params={"id": job_id},
+                auth=self._auth,
             )
         except ResponseTooLarge:
             raise ApiError(
@@ -59,11 +98,11 @@ class TaskCenterClient:
             raise ApiError(f"no complete answer from {self._host} before the deadline", transient=True) from None
         except requests.Timeout:
             raise ApiError(
-                f"no answer from {self._host} within {self._timeout[1]:g} s (retried)", transient=True
+                f"no answer from {self._host} within {self._timeout[1]:g} s{_tries(retries)}", transient=True
             ) from None
         except requests.ConnectionError as exc:
             raise ApiError(
-                f"could not reach {self._host}: {_connection_reason(exc)} (retried)", transient=True
+                f"could not reach {self._host}: {_connection_reason(exc)}{_tries(retries)}", transient=True
             ) from None
         except requests.RequestException as exc:
             raise ApiError(f"request to {self._host} failed: {type(exc).__name__}", transient=True) from None
@@ -74,10 +113,25 @@ class TaskCenterClient:
                 status=response.status_code,
                 transient=True,
             )
-        return parse_response(response, job_id, self._service)
+        return parse_response(
+            response, job_id, self._service, self.scrub, retry_after_limit=float(self._transport.retry_after_max)
+        )
 
     def close(self) -> None:
         self._session.close()
+
+
+def _tries(retries: int) -> str:
+    return f" (up to {retries + 1} tries)" if retries > 0 else ""
+
+
+def _scrubbed(exc: GaussDBError, scrub: Scrub) -> GaussDBError:
+    """``exc`` with its message (and the server's text it carries) scrubbed; the same object, so its kind and
+    fields stay."""
+    exc.args = tuple(scrub(arg) if isinstance(arg, str) else arg for arg in exc.args)
+    if isinstance(exc, ApiError):
+        exc.error_msg, exc.error_code, exc.request_id = scrub([exc.error_msg, exc.error_code, exc.request_id])
+    return exc
 
 
 def _connection_reason(exc: requests.ConnectionError) -> str:
@@ -103,15 +157,23 @@ def _error_body(response: requests.Response) -> ErrorBody:
         return ErrorBody()
 
 
-def parse_response(response: requests.Response, job_id: str, service: Service | None = None) -> Job:
+def parse_response(
+    response: requests.Response,
+    job_id: str,
+    service: Service | None = None,
+    scrub: Scrub = _nothing_to_scrub,
+    retry_after_limit: float = float(DEFAULT_TRANSPORT.retry_after_max),
+) -> Job:
     """The job in a task-center answer, read the way ``service``'s task center writes it (default GaussDB (for
-    MySQL)); raises ``JobNotFound`` for the service's unknown-job answers, ``AuthError``/``ApiError`` for others."""
+    MySQL)); raises ``JobNotFound`` for the service's unknown-job answers, ``AuthError``/``ApiError`` for others.
+    Everything read from the answer goes through ``scrub`` before it is used (it removes credentials). An error
+    carries the answer's Retry-After in [0, ``retry_after_limit``] seconds (the transport's own bound on one)."""
     row = service or SERVICES[DEFAULT_SERVICE]
-    request_id = response.headers.get("X-Request-Id")
+    request_id = scrub(response.headers.get("X-Request-Id"))
     status = response.status_code
     if status == 200:
         try:
-            job = _read_job(response.content, job_id, row)
+            job = _read_job(response.content, job_id, row, scrub)
         except _Malformed as exc:
             raise ApiError(
                 f"malformed response from the task center ({exc})",
@@ -132,13 +194,26 @@ def parse_response(response: requests.Response, job_id: str, service: Service | 
             )
         return job
     body = _error_body(response)
-    code, msg = body.error_code, body.error_msg
+    code, msg = scrub([body.error_code, body.error_msg])
     # Server text goes into messages people read: no control characters, no screenfuls.
     detail = f"HTTP {status}" + (f" {clean(code, 40)}" if code else "") + (f": {clean(msg, 300)}" if msg else "")
     if request_id:
         detail += f" (request id {clean(request_id, 80)})"
     if code is not None and code.strip().upper() in row.not_found_codes:
         raise JobNotFound(job_id)
+    wait = retry_after.seconds(response.headers.get("Retry-After"), limit=retry_after_limit)
+    if status == 429 or (code or "").strip().upper() == ApiError.THROTTLE_CODE:
+        # The gateway's throttle, whatever status it came with (some answer APIGW.0308 with 400 or 403): slow
+        # down and ask again, never a refusal of the credentials.
+        raise ApiError(
+            f"throttled by the API gateway: {detail}",
+            status=status,
+            error_code=code,
+            error_msg=msg,
+            request_id=request_id,
+            transient=True,
+            retry_after=wait,
+        )
     if status == 401:
         raise AuthError(f"credentials refused by the API gateway ({detail})")
     if status == 403:
@@ -147,14 +222,14 @@ def parse_response(response: requests.Response, job_id: str, service: Service | 
         detail = f"HTTP {status} with a non-JSON body (a gateway or proxy page)" + (
             f" (request id {clean(request_id, 80)})" if request_id else ""
         )
-    transient = status == 429 or status >= 500
     raise ApiError(
         f"task-center API error: {detail}",
         status=status,
         error_code=code,
         error_msg=msg,
         request_id=request_id,
-        transient=transient,
+        transient=status >= 500,
+        retry_after=wait if status >= 500 else None,
     )
 
 
@@ -162,10 +237,10 @@ class _Malformed(Exception):
     """A 200 whose body is not the service's job shape; the message says where."""
 
 
-def _read_job(content: bytes, job_id: str, row: Service) -> Job | None:
+def _read_job(content: bytes, job_id: str, row: Service, scrub: Scrub) -> Job | None:
     """The job in a 200 body of ``row``'s shape, its fields renamed to the Job model's; None for an empty list."""
     try:
-        body = json.loads(content)
+        body = scrub(json.loads(content))
     except ValueError:
         raise _Malformed("body: not JSON") from None
     where = "job"

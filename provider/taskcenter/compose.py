@@ -14,12 +14,12 @@ from typing import Any
 from requests.auth import AuthBase
 
 from provider.config import settings as settings_module
-from provider.config.credentials import Credentials, discover
+from provider.config.credentials import Credentials, discover, secret_values
 from provider.config.settings import Settings
 from provider.core.errors import ConfigError
 from provider.taskcenter.client import TaskCenterClient
 from provider.wire.auth import AkSkAuth, PasswordAuth, TokenAuth
-from provider.wire.transport import Transport
+from provider.wire.transport import DEFAULT_TRANSPORT, Transport
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,14 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
     credentials = discover(config, env)
     if credentials.kind == "password" and settings.auth_url is None:
         raise ConfigError(
-            "IAM password login needs the IAM URL: set gaussdb:authUrl or HW_AUTH_URL (or a region to derive it from)"
+            "IAM password login needs the IAM URL: set gaussdb:authUrl or HW_AUTH_URL (or a region to derive it from)",
+            setting="auth_url",
         )
     return Resolved(settings, credentials)
 
 
-def auth_for(resolved: Resolved) -> AuthBase:
+def auth_for(resolved: Resolved, transport: Transport | None = None) -> AuthBase:
+    """The request handler for these credentials; the IAM login (password) goes through ``transport``."""
     c, s = resolved.credentials, resolved.settings
     if c.kind == "aksk":
         assert c.access_key and c.secret_key
@@ -49,7 +51,9 @@ def auth_for(resolved: Resolved) -> AuthBase:
         assert c.token
         return TokenAuth(c.token)
     assert s.auth_url and c.user and c.password and c.domain
-    return PasswordAuth(s.auth_url, c.user, c.password, c.domain, s.project_id)
+    return PasswordAuth(
+        s.auth_url, c.user, c.password, c.domain, s.project_id, transport=transport or DEFAULT_TRANSPORT
+    )
 
 
 def client_for(
@@ -59,6 +63,13 @@ def client_for(
     *,
     transport: Transport | None = None,
 ) -> TaskCenterClient:
-    """A client for these settings and credentials (argument > stack config > environment)."""
-    resolved = resolve(args or {}, config or {}, os.environ if env is None else env)
-    return TaskCenterClient(resolved.settings, auth_for(resolved), transport=transport)
+    """A client for these settings and credentials (argument > stack config > environment). It scrubs every
+    configured credential (and every IAM token issued to this process) from what the server sends back."""
+    config, env = config or {}, os.environ if env is None else env
+    resolved = resolve(args or {}, config, env)
+    return TaskCenterClient(
+        resolved.settings,
+        auth_for(resolved, transport),
+        transport=transport,
+        secrets=lambda: secret_values(config, env),
+    )

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from provider.core.sanitize import clean
+
 JobStatus = Literal["Pending", "Running", "Completed", "Failed"]
 FINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed"})
 PENDING = "Pending"
@@ -114,9 +116,20 @@ class Job(_Loose):
     def _strip_id(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("name", "process", mode="before")
+    @field_validator("name", mode="before")
     @classmethod
     def _strip_text(cls, value: Any) -> Any:
+        return "" if value is None else value.strip() if isinstance(value, str) else value
+
+    @field_validator("process", mode="before")
+    @classmethod
+    def _progress_text(cls, value: Any) -> Any:
+        # Some gateways send the progress as a number (50, -5): kept as its text, so a Completed job stays
+        # readable; ``percent`` decides whether it means anything (issue 20).
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, int) and value.bit_length() > 64:
+                return ""  # str() of thousands of digits raises; no progress is that large anyway
+            return f"{value:g}" if isinstance(value, float) else str(value)
         return "" if value is None else value.strip() if isinstance(value, str) else value
 
     @field_validator("status", mode="before")
@@ -187,6 +200,24 @@ class Job(_Loose):
             self.fail_reason,
         )
         return dict(zip(OUTPUT_FIELDS, values, strict=True))
+
+
+# Progress lines (the CLI's plain lines, the plugin's lines in `pulumi up`): one per status change or per step of
+# this many percent, so a 0-100 % job makes about ten lines (a readability choice, unverified).
+PROGRESS_STEP = 10
+# The longest progress string a line shows (it is a few characters, "60%", on the API page; the bound is ours).
+PROGRESS_TEXT_LIMIT = 20
+
+
+def progress_key(job: Job) -> tuple[str, int | None]:
+    """What a progress line reports: a new line when this changes (the status, or the progress step)."""
+    percent = job.percent
+    return job.status, None if percent is None else int(percent // PROGRESS_STEP)
+
+
+def progress_text(job: Job) -> str:
+    """The status and progress as a line shows them, cleaned for a terminal: ``Running 60%``."""
+    return job.status_text + (f" {clean(job.process, PROGRESS_TEXT_LIMIT)}" if job.process else "")
 
 
 class JobResponse(_Loose):

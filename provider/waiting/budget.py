@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from provider.core.errors import ConfigError
+from provider.core import validate
 from provider.waiting.clock import SYSTEM_CLOCK, Cancel, Clock, linked
 
 # Requests per second across every wait of the process. Users of the Huawei Cloud provider report the gateway's
@@ -51,12 +51,12 @@ from provider.waiting.clock import SYSTEM_CLOCK, Cancel, Clock, linked
 DEFAULT_MAX_RATE = 0.6
 MAX_RATE_ENV = "GAUSSDB_MAX_RATE"
 MAX_RATE_CONFIG = "gaussdb:maxRate"
-MAX_RATE_LIMIT = 1000.0
+MAX_RATE_LIMIT = validate.MAX_RATE
 # Requests are spaced this much wider than 1 / rate: they leave on time but reach the gateway with a few
 # milliseconds of jitter, and the cap must hold where they arrive.
 MARGIN = 1.05
 # The adaptive rate never falls below this (one request every 20 s), whatever the throttling.
-MIN_RATE = 0.05
+MIN_RATE = validate.MIN_RATE
 BETA = 0.7
 RECOVERY_SECONDS = 30.0
 # The rate "actually being sent" is measured over this many seconds.
@@ -67,14 +67,8 @@ CANCEL_CHECK = 0.25
 
 
 def parse_rate(value: object, what: str = "max rate") -> float:
-    """A rate in requests per second: a number > 0 (a string is parsed); raises ConfigError naming ``what``."""
-    try:
-        rate = float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else math.nan
-    except ValueError:
-        rate = math.nan
-    if not (math.isfinite(rate) and 0 < rate <= MAX_RATE_LIMIT):
-        raise ConfigError(f"invalid {what} {value!r}: expected requests per second, a number > 0 and <= 1000")
-    return rate
+    """A rate in requests per second (a string is parsed): ``provider.core.validate.rate``, the one rule."""
+    return validate.rate(value, what)
 
 
 def max_rate(config: Mapping[str, Any], env: Mapping[str, str]) -> float:

@@ -20,9 +20,9 @@ from requests.auth import AuthBase
 from provider.config.credentials import remember_secret
 from provider.core import deadline as deadlines
 from provider.core.errors import ApiError, AuthError
-from provider.wire import signer
+from provider.wire import retry_after, signer
 from provider.wire.jsondepth import json_too_deep
-from provider.wire.transport import DEFAULT_TRANSPORT, make_session, read_body
+from provider.wire.transport import DEFAULT_TRANSPORT, Transport, read_body
 
 
 class AkSkAuth(AuthBase):
@@ -131,7 +131,15 @@ class PasswordAuth(AuthBase):
     """
 
     def __init__(
-        self, auth_url: str, user: str, password: str, domain: str, project_id: str, clock: Any = time.monotonic
+        self,
+        auth_url: str,
+        user: str,
+        password: str,
+        domain: str,
+        project_id: str,
+        clock: Any = time.monotonic,
+        *,
+        transport: Transport = DEFAULT_TRANSPORT,
     ) -> None:
         self._auth_url = auth_url.rstrip("/")
         self._user = user
@@ -139,6 +147,9 @@ class PasswordAuth(AuthBase):
         self._domain = domain
         self._project_id = project_id
         self._clock = clock
+        # The transport the client was built with (``provider.taskcenter.compose``): the login follows the same
+        # timeouts, size cap and retry policy as the calls it authenticates.
+        self._transport = transport
         digest = hashlib.sha256(f"{user}\0{password}\0{domain}".encode()).hexdigest()
         self._key = (self._auth_url, project_id, digest)
         self._session: requests.Session | None = None
@@ -158,13 +169,13 @@ class PasswordAuth(AuthBase):
                 "scope": {"project": {"id": self._project_id}},
             }
         }
-        self._session = self._session or make_session()
+        self._session = self._session or self._transport.session()
         url = f"{self._auth_url}/auth/tokens"
         # Through the transport: the login gets no more time than the task-center call it authenticates (its
         # deadline is inherited), and its answer is read within the size cap.
         try:
             # Asking for a token twice is harmless: the one login POST that may be retried.
-            response = DEFAULT_TRANSPORT.fetch(self._session, "POST", url, json=body, repeatable=True)
+            response = self._transport.fetch(self._session, "POST", url, json=body, repeatable=True)
         except requests.RequestException as exc:
             raise ApiError(
                 f"could not reach IAM at {urlsplit(url).netloc}: {type(exc).__name__}", transient=True
@@ -179,7 +190,10 @@ class PasswordAuth(AuthBase):
             raise ApiError(
                 f"IAM answered HTTP {response.status_code} without a usable token",
                 status=response.status_code,
-                transient=response.status_code >= 500,
+                transient=response.status_code == 429 or response.status_code >= 500,
+                retry_after=retry_after.seconds(
+                    response.headers.get("Retry-After"), limit=float(self._transport.retry_after_max)
+                ),
             )
         lifetime = _lifetime(response.content)
         margin = min(300.0, lifetime / 10)

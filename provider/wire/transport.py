@@ -14,8 +14,11 @@ Guarantees of ``Transport.fetch`` (the only way the client and the IAM login sen
 - **No redirects, no clear text to a proxy.** Redirects are never followed (credentials must not go elsewhere);
   loopback endpoints bypass any proxy from the environment, and plain http through a proxy is refused.
 
-Retries ride out blips of a few seconds (a dropped connection, a 503, a 429 burst) with urllib3's ``Retry``
-(its counters, backoff and Retry-After parsing); a longer outage is the waiter's business.
+Retries: only of a request that is safe to send twice (``repeatable``), and only as many as the caller asks
+for (``retries``; default the transport's). The task-center reads of a wait ask for none: the wait engine asks
+again at its next interval, through the request budget, so every request is paced (one retry policy, not two).
+The IAM login keeps the transport's retries. Retries follow urllib3's ``Retry`` counters and backoff;
+``Retry-After`` is read by ``provider.wire.retry_after`` (bounded, never an exception).
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
-    InvalidHeader,
     MaxRetryError,
     ProtocolError,
     ReadTimeoutError,
@@ -51,6 +53,7 @@ from provider import __version__
 from provider.core import deadline as deadlines
 from provider.core.errors import ConfigError
 from provider.core.validate import is_loopback
+from provider.wire import retry_after as retry_after_header
 
 # (connect, read) seconds for one attempt; the read timeout bounds the whole answer, not each socket read.
 REQUEST_TIMEOUT: tuple[float, float] = (5.0, 15.0)
@@ -216,7 +219,8 @@ def retry_policy(total: int = 3, backoff_factor: float = 0.5, retry_after_max: i
         status=total,
         other=0,
         redirect=0,
-        allowed_methods=frozenset({"GET", "POST"}),
+        # Any verb: ``fetch`` decides what may be repeated (``repeatable``) before this policy is consulted.
+        allowed_methods=None,
         status_forcelist=RETRY_STATUSES,
         backoff_factor=backoff_factor,
         backoff_max=8.0,
@@ -360,6 +364,7 @@ class Transport:
         deadline: float | None = None,
         sleep: Any = time.sleep,
         repeatable: bool | None = None,
+        retries: int | None = None,
         **kwargs: Any,
     ) -> requests.Response:
         """Send with retries and return the answer with its body read (``response.content``), all by
@@ -369,15 +374,18 @@ class Transport:
 
         ``repeatable``: whether sending the request twice is harmless. Default: only for GET, HEAD and OPTIONS. A
         request that is not repeatable is sent once and never retried, whatever happens to it (an operation that
-        changes the cloud must not run twice because its answer was lost)."""
+        changes the cloud must not run twice because its answer was lost). ``retries``: how many times a
+        repeatable request may be sent again (default: the transport's ``retries``; 0: sent once)."""
         if repeatable is None:
             repeatable = method.upper() in SAFE_METHODS
+        allowed = self.retries if retries is None else max(0, retries)
         now = time.monotonic()
         outer = deadlines.current()
         if deadline is None and outer is None:
             deadline = now + self.call_seconds
         proxies = proxies_for(url)
-        retry = self.retry() if repeatable else Retry(0, read=False, redirect=0, raise_on_status=False)
+        # No policy at all when sent once: the first outcome is the answer (an error raised as itself).
+        retry = retry_policy(allowed, self.backoff_factor, self.retry_after_max) if repeatable and allowed else None
         with deadlines.within(deadline) as limit:
             assert limit is not None
             while True:
@@ -388,6 +396,8 @@ class Transport:
                     outcome = exc
                 if isinstance(outcome, ResponseTooLarge):
                     raise outcome  # the same server would send the same thing: no retry within this call
+                if retry is None:
+                    return _final(outcome)
                 try:
                     if isinstance(outcome, requests.Response):
                         status = outcome.status_code
@@ -405,13 +415,10 @@ class Transport:
                 sleep(pause)
 
     def _pause(self, retry: Retry, outcome: requests.Response | requests.RequestException) -> float:
-        if isinstance(outcome, requests.Response) and outcome.headers.get("Retry-After"):
-            try:
-                after = retry.get_retry_after(outcome.raw)
-            except InvalidHeader:
-                after = None
+        if isinstance(outcome, requests.Response):
+            after = retry_after_header.seconds(outcome.headers.get("Retry-After"), limit=float(self.retry_after_max))
             if after is not None:
-                return min(after, float(self.retry_after_max))
+                return after
         return retry.get_backoff_time()
 
     def _attempt(
