@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gaussdb_emulator.jobs import JobStore
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import EmulatorConfig
 from provider.cli.display import PlainDisplay
 from provider.core.errors import WaitTimeout
 from provider.resources.dynamic import _ProgressLog
@@ -19,7 +19,7 @@ from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import FINAL_STATUSES, Job
 from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
 from provider.wire.transport import Transport
-from tests.conftest import aksk_env
+from tests.support.emulator import aksk_env, running_emulator
 
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 FAST = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.15, jitter=0.0)
@@ -49,8 +49,13 @@ class VirtualTime:
 
     def wait(self, timeout: float, policy: Policy = DEFAULT_POLICY, **kwargs: object) -> Job:
         return wait_for_job(
-            self.fetch, timeout=timeout, clock=lambda: self.now, sleep=self.sleep, policy=policy, **kwargs
-        )  # type: ignore[arg-type]
+            self.fetch,
+            timeout=timeout,
+            clock=lambda: self.now,
+            sleep=self.sleep,
+            policy=policy,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
 
 def scheduled(pending: float, running: float) -> Callable[[float], Job]:
@@ -167,7 +172,7 @@ def test_emulator_job_is_pending_then_runs_then_ends() -> None:
 def test_emulator_refuses_bad_pending_for_and_service(payload: dict[str, object], message: str) -> None:
     import requests
 
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         answer = requests.post(f"{emu.url}/_emulator/jobs", json=payload, timeout=5)
     assert answer.status_code == 400
     assert answer.json() == {"error_code": "EMU.0400", "error_msg": message}
@@ -183,7 +188,7 @@ def test_emulator_refuses_an_unknown_default_service() -> None:
 
 @pytest.mark.parametrize("service", ["gaussdb-mysql", "gaussdb-nosql", "dds"])
 def test_pending_then_running_then_completed_over_http(service: str) -> None:
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         created = emu.create_job(service=service, pending_for=0.25, duration=0.2, name="RestartInstance")
         client = client_for({"service": service}, {}, aksk_env(emu), transport=Transport(retries=1))
         stream = io.StringIO()
@@ -210,7 +215,7 @@ def test_pending_then_running_then_completed_over_http(service: str) -> None:
 
 
 def test_accept_scheduled_over_http_returns_pending_with_every_field() -> None:
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         created = emu.create_job(service="rds", pending_for=3600, duration=60)
         client = client_for({"service": "rds"}, {}, aksk_env(emu), transport=Transport(retries=1))
         try:
