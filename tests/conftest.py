@@ -11,11 +11,16 @@ import pytest
 
 from gaussdb_emulator.server import Emulator
 from tests.support.emulator import SETTING_PREFIXES, aksk_env, running_emulator
-from tests.support.tiers import apply_tiers
+from tests.support.tiers import apply_tiers, guard_unit
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     apply_tiers(items)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    guard_unit(request.node, monkeypatch)
 
 
 @pytest.fixture(autouse=True)

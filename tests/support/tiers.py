@@ -4,21 +4,28 @@ script, the emulator's own command, Terraform, a terminal).
 
 A test's tier is the marker it carries itself (``pytestmark`` or a decorator), else its module's row in ``MODULES``.
 A module in neither runs as ``integration`` (never in the fast tier by accident) and is named in a warning: give it
-a row here or a ``pytestmark``. ``make test-unit`` runs ``-m unit``.
+a row here or a ``pytestmark``. A test of a ``unit`` row that asks for an emulator fixture runs as ``integration``.
+While a ``unit`` test runs, opening a connection or starting a process fails it (``guard_unit``): the tier is
+checked, not trusted. ``make test-unit`` runs ``-m unit``.
 """
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import warnings
+from typing import Any, NoReturn
 
 import pytest
 
 TIERS = ("unit", "integration", "e2e")
 DEFAULT_TIER = "integration"
+# Fixtures (tests/conftest.py) that start an emulator: a test using one, even through another fixture, is not unit.
+EMULATOR_FIXTURES = frozenset({"emulator", "emu", "emu_env"})
 
 # A module with tests of several tiers gets its slowest here, or marks its tests one by one.
 MODULES: dict[str, str] = {
-    "test_budget": "integration",
+    "test_budget": "unit",  # its HTTP tests use the emulator fixture: integration
     "test_cli": "e2e",
     "test_client": "integration",
     "test_emulator": "e2e",
@@ -65,6 +72,8 @@ def apply_tiers(items: list[pytest.Item]) -> None:
         if tier is None:
             unclassified.add(module or item.nodeid)
             tier = DEFAULT_TIER
+        if tier == "unit" and EMULATOR_FIXTURES & set(getattr(item, "fixturenames", ())):
+            tier = "integration"
         item.add_marker(getattr(pytest.mark, tier))
     if unclassified:
         warnings.warn(
@@ -74,3 +83,19 @@ def apply_tiers(items: list[pytest.Item]) -> None:
             ),
             stacklevel=1,
         )
+
+
+def guard_unit(item: pytest.Item, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make a ``unit`` test fail the moment it connects a socket or starts a process."""
+    if item.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*_args: Any, **_kwargs: Any) -> NoReturn:
+        raise AssertionError(
+            f"{item.nodeid} is marked unit but opened a connection or started a process: "
+            "mark it integration or e2e (tests/support/tiers.py)"
+        )
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
