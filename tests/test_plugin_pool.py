@@ -22,10 +22,10 @@ from gaussdb_emulator.server import Emulator
 from harness.plugin import PluginProcess, serialize_provider
 from provider.resources import plugin_pool
 from provider.resources.dynamic import GaussDBJobProvider
+from tests.support.plugin import urn
 
 pytestmark = pytest.mark.timeout(60)
 
-JOB_TYPE = "pulumi-python:dynamic/gaussdb:GaussDBJob"
 ROOT = Path(__file__).resolve().parent.parent
 LIFT_LINE = "lift did not apply"
 # Simulates a grpc whose server no longer consults ``experimental_thread_pool``: what the lift relies on is gone.
@@ -37,10 +37,6 @@ def _select_thread_pool_for_behavior(behavior, default_thread_pool):
 
 _server._select_thread_pool_for_behavior = _select_thread_pool_for_behavior
 """
-
-
-def urn(name: str) -> str:
-    return f"urn:pulumi:dev::gaussdb-job-demo::{JOB_TYPE}::{name}"
 
 
 def plugin_env(**extra: str) -> dict[str, str]:

@@ -17,13 +17,12 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from gaussdb_emulator.server import Emulator
 from harness.plugin import PluginProcess
 from harness.program import PROJECT, PluginMocks, RecordingMonitor, run_program
-from tests.support.plugin import clean_env
+from tests.support.plugin import JOB_TYPE, clean_env
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-JOB_TYPE = "pulumi-python:dynamic/gaussdb:GaussDBJob"
 APP_TYPE = "pulumi-python:dynamic/demo:AppConfig"
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 ENDPOINT = "192.168.0.42:3306"
