@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo bench lock clean
+.PHONY: install lint test test-unit demo bench lock clean
 
 install: $(STAMP)
 
@@ -16,16 +16,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# The import rules between layers are contracts in pyproject.toml ([tool.importlinter]); see ARCHITECTURE.md.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy provider gaussdb_emulator demo benchmarks
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy provider gaussdb_emulator harness demo benchmarks tests
 
 # pytest exits 5 when it collected no tests: that is a broken suite, not a pass, so it fails here on purpose.
 # Four workers on two cores: most tests wait on loopback HTTP or a plugin process, not on the CPU.
 test: lint
 	@$(BIN)/python -m pytest -n 4 --dist worksteal; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; failing on purpose" >&2; exit 1; fi; \
+	exit $$rc
+
+# The fast tier only (tests marked unit: no socket, no process; see CONTRIBUTING.md). No lint: for the edit-run loop.
+test-unit: install
+	@$(BIN)/python -m pytest -m unit -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test-unit: pytest collected no unit tests; failing on purpose" >&2; exit 1; fi; \
 	exit $$rc
 
 demo: install
@@ -41,4 +49,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pulumi-state
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .pulumi-state

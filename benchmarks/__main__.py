@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks import report, stack
-from benchmarks.simulation import (
+from harness.simulation import (
     INVISIBLE,
     SEEDS,
     TERRAFORM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.simulation import Case, Outcome, Summary, group
+from harness.simulation import Case, Outcome, Summary, group
 
 
 def _pct(share: float) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.simulation import INVISIBLE, SHAPES, Case, ScriptedJob
+from harness.simulation import INVISIBLE, SHAPES, Case, ScriptedJob
 from provider.core.errors import ApiError
 from provider.taskcenter.models import Job
 from provider.taskcenter.perjob import PerJobReader

@@ -1,2 +1,2 @@
-"""The example stack's helpers: the demo runner (`python -m demo`), a test harness that plays the Pulumi engine
-against the real dynamic-provider plugin, and the offline downstream resource of the example stack."""
+"""The example stack's helpers: the demo runner (`python -m demo`, which drives the plugin through ``harness``) and
+the offline downstream resource of the example stack."""

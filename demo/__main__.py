@@ -171,8 +171,8 @@ def run_pulumi_cli(pulumi: str, config: dict[str, str], secret_keys: list[str]) 
 
 
 def run_in_process(config: dict[str, str], secret_keys: list[str]) -> int:
-    from demo.plugin import PluginError, PluginProcess
-    from demo.program import PluginMocks, run_program
+    from harness.plugin import PluginError, PluginProcess
+    from harness.program import PluginMocks, run_program
 
     say("The Pulumi CLI is not installed (no `pulumi` on PATH).")
     say("Running the same __main__.py in-process under pulumi.runtime.set_mocks instead: every dynamic resource")

@@ -3,7 +3,7 @@
 Every deployed stack's state holds a pickle of ``provider.resource.GaussDBJobProvider`` (or
 ``GaussDBJobsProvider``) by reference; refresh and destroy unpickle it by this module path and these class names.
 The classes live in ``provider.resources.dynamic`` and declare this module as theirs, so new pickles name this path
-too (pinned byte for byte by tests/unit/test_state_contract.py). See ARCHITECTURE.md, "The state contract".
+too (pinned byte for byte by tests/test_state_contract.py). See ARCHITECTURE.md, "The state contract".
 """
 
 from provider.resources.dynamic import (

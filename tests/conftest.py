@@ -1,41 +1,50 @@
-"""Shared fixtures: a real emulator on a free loopback port, and an environment pointing at it."""
+"""Fixtures for every test: no ambient credentials, the emulator (tests/support/emulator.py), and the speed tier
+of each test (tests/support/tiers.py)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
+from tests.support.emulator import SETTING_PREFIXES, aksk_env, running_emulator
+from tests.support.tiers import apply_tiers, guard_unit
 
-CREDENTIAL_VARS = [name for name in os.environ if name.startswith(("HW_", "OS_", "GAUSSDB_"))]
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    apply_tiers(items)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    guard_unit(request.node, monkeypatch)
 
 
 @pytest.fixture(autouse=True)
 def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the settings they set: nothing from the developer's shell leaks in."""
     for name in list(os.environ):
-        if name.startswith(("HW_", "OS_", "GAUSSDB_")):
+        if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(host="127.0.0.1", port=0)) as emu:
+    """A fresh emulator for one test: its request log counts that test's requests only."""
+    with running_emulator() as emu:
         yield emu
 
 
-def aksk_env(emu: Emulator) -> dict[str, str]:
-    cfg = emu.config
-    return {
-        "GAUSSDB_ENDPOINT": emu.url,
-        # The default budget (0.6 requests/s) would pace many-job tests by minutes; tests of the budget set their own.
-        "GAUSSDB_MAX_RATE": "50",
-        "HW_PROJECT_ID": cfg.project_id,
-        "HW_ACCESS_KEY": cfg.access_key,
-        "HW_SECRET_KEY": cfg.secret_key,
-    }
+@pytest.fixture(scope="module")
+def emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """One emulator shared by a module's tests, configured by the module's ``EMULATOR_CONFIG`` (a dict of
+    ``EmulatorConfig`` fields) if it has one."""
+    config: dict[str, Any] = dict(getattr(request.module, "EMULATOR_CONFIG", {}))
+    with running_emulator(**config) as emulator:
+        yield emulator
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from benchmarks.simulation import Case, ScriptedJob, suite
 from gaussdb_emulator.server import Emulator
+from harness.simulation import Case, ScriptedJob, suite
 from provider.core.errors import ApiError, ConfigError
 from provider.taskcenter import compose
 from provider.taskcenter.models import Job

@@ -28,35 +28,17 @@ from provider import __version__
 from provider.cli.main import main
 from provider.core import durations
 from provider.core.errors import ConfigError
-from provider.waiting.waiter import DEFAULT_POLICY
 from provider.wire.transport import Transport
-
-FIELDS = {"job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason"}
-WAIT_FIELDS = FIELDS | {"error"}
-FAST_POLICY = replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2, error_backoff=1.0, jitter=0.0)
-FAST_TRANSPORT = Transport(retries=0, backoff_factor=0.01, connect_timeout=2, read_timeout=5)
-UNKNOWN = "a9767ede-fe0f-4888-9003-e843a4c90514"
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def jobs(self) -> list[dict[str, Any]]:
-        return list(json.loads(self.stdout))
-
-    def errors(self) -> list[str]:
-        assert "Traceback" not in self.stderr
-        return [line for line in self.stderr.splitlines() if line.startswith("gaussdb-job:")]
-
-
-def cli(args: list[str], env: dict[str, str], **kwargs: Any) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    options: dict[str, Any] = {"policy": FAST_POLICY, "transport": FAST_TRANSPORT} | kwargs
-    code = main(args, env=env, stdout=out, stderr=err, **options)
-    return Result(code, out.getvalue(), err.getvalue())
+from tests.support.cli import (
+    BIN,
+    FAST_POLICY,
+    FIELDS,
+    UNKNOWN,
+    WAIT_FIELDS,
+    cli,
+    process_env,
+    run,
+)
 
 
 def test_show_prints_every_field(emulator: Emulator, emu_env: dict[str, str]) -> None:
@@ -242,10 +224,7 @@ def test_accept_scheduled_is_accepted_anywhere(emulator: Emulator, emu_env: dict
 
 
 def test_accept_scheduled_ends_the_wait_on_pending(emulator: Emulator, emu_env: dict[str, str]) -> None:
-    try:
-        job = emulator.create_job(name="Scheduled", duration=1, pending_for=600)
-    except ValueError:
-        pytest.skip("this emulator has no Pending jobs yet (issue 10)")
+    job = emulator.create_job(name="Scheduled", duration=1, pending_for=600)
     result = cli(["wait", job["id"], "--accept-scheduled"], emu_env)
     assert result.code == 0 and result.jobs()[0]["status"] == "Pending"
     assert cli(["wait", job["id"], "--timeout", "0.3"], emu_env).code == 3
@@ -273,7 +252,7 @@ def test_one_jobs_unexpected_error_is_its_result_only(emulator: Emulator, emu_en
     ok, broken = emulator.create_job(name="Fine", duration=0.2), emulator.create_job(duration=0)
 
     class Exploding(requests.Session):
-        def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
             if kwargs.get("params", {}).get("id") == broken["id"]:
                 raise RuntimeError("surprise\x1b[2J")
             return super().get(url, **kwargs)
@@ -479,31 +458,6 @@ def test_durations_parse_and_print() -> None:
 
 
 # -- the real console script, in a subprocess: what only a process can show
-
-BIN = Path(sys.executable).parent
-
-
-def process_env(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))} | env
-
-
-def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "gaussdb-job"), *args],
-        env=process_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    """The last ``gaussdb-job:`` line of a run's stderr (used by other test files too); never a traceback."""
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("gaussdb-job:")]
-    assert lines, result.stderr
-    return lines[-1]
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

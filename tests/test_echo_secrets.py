@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from demo.plugin import PluginError, PluginProcess, serialize_provider  # noqa: E402
+from harness.plugin import PluginError, PluginProcess, serialize_provider  # noqa: E402
 from provider.cli.main import main  # noqa: E402
 from provider.config.credentials import secret_forms  # noqa: E402
 from provider.config.settings import Settings  # noqa: E402

@@ -35,9 +35,9 @@ DEADLINE = 10.0
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(port=0)) as emulator:
-        yield emulator
+def emu(emulator: Emulator) -> Emulator:
+    """A fresh emulator per test (tests/conftest.py), under this module's short name."""
+    return emulator
 
 
 @pytest.fixture

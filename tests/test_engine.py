@@ -18,7 +18,7 @@ from provider.waiting.clock import SYSTEM_CLOCK, Cancel, VirtualClock
 from provider.waiting.engine import Hooks, WaitOptions, wait_all
 from provider.waiting.policy import DEFAULT_POLICY
 from provider.waiting.tracker import Verdict
-from tests.test_cli import cli
+from tests.support.cli import cli
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -105,7 +105,7 @@ def test_retry_after_sets_the_next_read_bounded_by_the_policy() -> None:
             reads.append(clock.now())
             if len(reads) == 1:
                 error = ApiError("throttled", status=429, transient=True)
-                error.retry_after = retry_after  # type: ignore[attr-defined]  # the transport's field (issue 20)
+                error.retry_after = retry_after
                 raise error
             return job(job_id, "Completed")
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.plugin import PluginError, PluginProcess, serialize_provider
 from gaussdb_emulator.server import Emulator, EmulatorConfig
+from harness.plugin import PluginError, PluginProcess, serialize_provider
 from provider.resources.dynamic import GaussDBJobProvider
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -31,12 +30,12 @@ from provider.taskcenter.client import TaskCenterClient
 from provider.waiting.waiter import Policy, WaitOptions, wait_for_job
 from provider.wire.auth import PasswordAuth, TokenAuth
 from provider.wire.transport import MAX_RESPONSE_BYTES, Transport
+from tests.support.cli import BIN
 
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 OTHER_ID = "b9767ede-fe0f-4888-9003-e843a4c90515"
 PROJECT = "0" * 32
 TOKEN = "hostile-test-token-0001"
-BIN = Path(sys.executable).parent
 # A call with a deadline D seconds away must end by D + this (thread wake-ups, a loaded 2-core box).
 MARGIN = 1.5
 

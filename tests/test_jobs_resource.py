@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from demo.plugin import PluginError, PluginProcess, serialize_provider
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
+from harness.plugin import PluginError, PluginProcess, serialize_provider
 from provider.resources.dynamic import OUTPUTS, GaussDBJobProvider, GaussDBJobsProvider, split_job_ids
 
 pytestmark = pytest.mark.timeout(60)
@@ -25,12 +25,6 @@ ONE = "pulumi-python:dynamic/gaussdb:GaussDBJob"
 
 def urn(name: str, type_: str = MANY) -> str:
     return f"urn:pulumi:dev::gaussdb-job-demo::{type_}::{name}"
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(host="127.0.0.1", port=0)) as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +180,7 @@ def test_the_program_sends_job_ids_and_a_provider_the_plugin_can_load(
     """Under Pulumi's mocks, GaussDBJobs sends what the engine would get; that ``__provider`` works in the plugin."""
     from pulumi.runtime.mocks import Mocks
 
-    from demo.program import run_program
+    from harness.program import run_program
 
     job = emu.create_job(duration=0)
     seen: dict[str, Any] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from gaussdb_emulator.server import Emulator
-from tests.test_cli import UNKNOWN, WAIT_FIELDS, cli
+from tests.support.cli import UNKNOWN, WAIT_FIELDS, cli
 
 
 def test_twenty_jobs_are_waited_for_side_by_side(emulator: Emulator, emu_env: dict[str, str]) -> None:

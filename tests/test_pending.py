@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gaussdb_emulator.jobs import JobStore
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import EmulatorConfig
 from provider.cli.display import PlainDisplay
 from provider.core.errors import WaitTimeout
 from provider.resources.dynamic import _ProgressLog
@@ -22,7 +22,7 @@ from provider.waiting.clock import VirtualClock
 from provider.waiting.engine import Hooks, WaitOptions
 from provider.waiting.waiter import DEFAULT_POLICY, Policy, wait_for_job
 from provider.wire.transport import Transport
-from tests.conftest import aksk_env
+from tests.support.emulator import aksk_env, running_emulator
 
 JOB_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 FAST = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.15, jitter=0.0)
@@ -171,7 +171,7 @@ def test_emulator_job_is_pending_then_runs_then_ends() -> None:
 def test_emulator_refuses_bad_pending_for_and_service(payload: dict[str, object], message: str) -> None:
     import requests
 
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         answer = requests.post(f"{emu.url}/_emulator/jobs", json=payload, timeout=5)
     assert answer.status_code == 400
     assert answer.json() == {"error_code": "EMU.0400", "error_msg": message}
@@ -187,7 +187,7 @@ def test_emulator_refuses_an_unknown_default_service() -> None:
 
 @pytest.mark.parametrize("service", ["gaussdb-mysql", "gaussdb-nosql", "dds"])
 def test_pending_then_running_then_completed_over_http(service: str) -> None:
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         created = emu.create_job(service=service, pending_for=0.25, duration=0.2, name="RestartInstance")
         client = client_for({"service": service}, {}, aksk_env(emu), transport=Transport(retries=1))
         stream = io.StringIO()
@@ -218,7 +218,7 @@ def test_pending_then_running_then_completed_over_http(service: str) -> None:
 
 
 def test_accept_scheduled_over_http_returns_pending_with_every_field() -> None:
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         created = emu.create_job(service="rds", pending_for=3600, duration=60)
         client = client_for({"service": "rds"}, {}, aksk_env(emu), transport=Transport(retries=1))
         try:

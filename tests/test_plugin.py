@@ -7,31 +7,24 @@ Completed in the emulator when Create returns".
 from __future__ import annotations
 
 import base64
-import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from pulumi.output import Unknown
+from pulumi.runtime.rpc import UNKNOWN
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from pulumi.output import Unknown  # noqa: E402
-from pulumi.runtime.rpc import UNKNOWN  # noqa: E402
-
-from demo.plugin import PluginError, PluginProcess  # noqa: E402
-from demo.program import run_program  # noqa: E402
-from gaussdb_emulator.server import Emulator, EmulatorConfig  # noqa: E402
-from provider.resources.dynamic import OUTPUTS  # noqa: E402
+from gaussdb_emulator.server import Emulator
+from harness.plugin import PluginError, PluginProcess
+from harness.program import run_program
+from provider.resources.dynamic import OUTPUTS
+from tests.support.plugin import clean_env, stack_config, urn
 
 pytestmark = pytest.mark.timeout(60)
 
-JOB_TYPE = "pulumi-python:dynamic/gaussdb:GaussDBJob"
 ENTITIES = {
     "instance": {
         "endpoint": "192.168.0.42:3306",
@@ -51,30 +44,9 @@ job = GaussDBJob("restart-db", job_id="a9767ede-fe0f-4888-9003-e843a4c90514", ti
 """
 
 
-def urn(name: str = "restart-db") -> str:
-    return f"urn:pulumi:dev::gaussdb-job-demo::{JOB_TYPE}::{name}"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))}
-    env.update(extra)
-    return env
-
-
 def secrets_of(emu: Emulator) -> list[str]:
     cfg = emu.config
     return [cfg.access_key, cfg.secret_key, cfg.token, cfg.password, cfg.security_token, cfg.temp_secret_key]
-
-
-def stack_config(emu: Emulator) -> dict[str, str]:
-    cfg = emu.config
-    return {
-        "gaussdb:endpoint": emu.url,
-        "gaussdb:projectId": cfg.project_id,
-        "gaussdb:accessKey": cfg.access_key,
-        "gaussdb:secretKey": cfg.secret_key,
-        "gaussdb-job-demo:jobId": "ignored by the provider",
-    }
 
 
 class _Recorder:
@@ -105,12 +77,6 @@ def program_provider(tmp_path_factory: pytest.TempPathFactory) -> str:
     provider = mocks.inputs["restart-db"]["__provider"]
     assert isinstance(provider, str), "the serialized provider is not a secret: it holds nothing secret"
     return provider
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(host="127.0.0.1", port=0)) as emulator:
-        yield emulator
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +117,7 @@ def test_create_blocks_until_completed_and_returns_every_field(plugin: PluginPro
     inputs = check_ok(plugin, {"job_id": job["id"], "timeout": 30})
     id_, outputs = plugin.create(urn(), inputs)
 
-    assert emu.job(job["id"])["status"] == "Completed"  # Create returned only once the job was done
+    assert (emu.job(job["id"]) or {})["status"] == "Completed"  # Create returned only once the job was done
     assert id_ == job["id"]
     # Every field; null ones (no fail_reason on a Completed job) are dropped by Pulumi's serialization and read
     # back as None in the program.

@@ -7,7 +7,6 @@ malformed endpoint). With ``redact`` made a no-op, each of these tests fails.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -16,25 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from demo.plugin import PluginError, PluginProcess, serialize_provider
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
+from harness.plugin import PluginError, PluginProcess, serialize_provider
 from provider.config.credentials import redact
 from provider.resources.dynamic import GaussDBJobError, GaussDBJobProvider, _fail
+from tests.support.plugin import clean_env
 
 pytestmark = pytest.mark.timeout(60)
 
 URN = "urn:pulumi:dev::gaussdb-job-demo::pulumi-python:dynamic/gaussdb:GaussDBJob::job"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))}
-    return {**env, **extra}
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(port=0)) as emulator:
-        yield emulator
 
 
 def test_redact_replaces_every_secret_and_url_userinfo() -> None:

@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
 from provider.cli.main import main
 from provider.config.settings import Settings
 from provider.taskcenter.client import TaskCenterClient
 from provider.waiting.waiter import Policy, WaitOptions, wait_for_job
 from provider.wire.auth import AkSkAuth, PasswordAuth
 from provider.wire.transport import Transport
-from tests.test_cli import BIN
+from tests.support.cli import BIN
+from tests.support.emulator import running_emulator
 
 
 def _fault(emu: Emulator, kind: str, count: int, **extra: float) -> None:
@@ -92,7 +93,7 @@ def test_a_lasting_outage_ends_at_the_deadline_when_it_comes_first(emulator: Emu
 
 
 def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
-    with Emulator(EmulatorConfig(token_ttl=0.6)) as emu:
+    with running_emulator(token_ttl=0.6) as emu:
         cfg = emu.config
         job = emu.create_job(duration=1.5, progress="linear")
         settings = Settings(
@@ -102,7 +103,7 @@ def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
         client = TaskCenterClient(settings, auth)
         tokens: set[str] = set()
 
-        def fetch():  # type: ignore[no-untyped-def]
+        def fetch():
             result = client.get_job(job["id"])
             tokens.add(auth.token())
             return result
@@ -113,7 +114,7 @@ def test_an_iam_token_expiring_mid_wait_is_renewed() -> None:
 
 
 def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
-    with Emulator(EmulatorConfig()) as emu:
+    with running_emulator() as emu:
         cfg = emu.config
         env = {
             "GAUSSDB_ENDPOINT": emu.url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,14 +13,9 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkgaussdb.v3 import GaussDBClient, ShowGaussMySqlJobInfoRequest
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
+from tests.support.emulator import running_emulator
 
 CFG = EmulatorConfig()
-
-
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(port=0)) as emulator:
-        yield emulator
 
 
 def client(emu: Emulator, credentials: BasicCredentials) -> Any:
@@ -243,7 +238,7 @@ def test_each_services_sdk_sees_a_scheduled_job_as_pending(emu: Emulator, case: 
 )
 def test_each_services_sdk_gets_its_unknown_job_error(case: SdkCase, status: int, code: str) -> None:
     # An id the emulator never heard of is answered as the emulator's --service says.
-    with Emulator(EmulatorConfig(port=0, service=case.service)) as emu:
+    with running_emulator(service=case.service) as emu:
         with pytest.raises(ClientRequestException) as caught:
             case.ask(sdk_client(emu, case), "a9767ede-fe0f-4888-9003-e843a4c90514")
     assert (caught.value.status_code, caught.value.error_code) == (status, code)
@@ -251,7 +246,7 @@ def test_each_services_sdk_gets_its_unknown_job_error(case: SdkCase, status: int
 
 def test_geminidb_sdk_gets_an_empty_list_for_an_unknown_job() -> None:
     case = _nosql()
-    with Emulator(EmulatorConfig(port=0, service="gaussdb-nosql")) as emu:
+    with running_emulator(service="gaussdb-nosql") as emu:
         response = case.ask(sdk_client(emu, case), "a9767ede-fe0f-4888-9003-e843a4c90514")
         hidden = emu.create_job(service="rds", visible_after=600)
         # A known job not yet visible is answered in its own service's way, whatever the default.

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
 from provider.config.settings import derived_auth_url, derived_endpoint, resolve
 from provider.core.errors import ApiError, ConfigError, JobFailed, JobNotFound
 from provider.core.services import OTC_DOMAINS, SERVICES, lookup
@@ -25,7 +25,7 @@ from provider.taskcenter.models import Job
 from provider.waiting.engine import Hooks
 from provider.waiting.waiter import DEFAULT_POLICY, WaitOptions, wait_for_job
 from provider.wire.transport import Transport
-from tests.conftest import aksk_env
+from tests.support.emulator import aksk_env, running_emulator
 
 P1 = "1" * 32
 SERVICE_NAMES = ["gaussdb-mysql", "gaussdb", "gaussdb-nosql", "rds", "dds"]
@@ -266,7 +266,7 @@ def test_unknown_job_codes_per_service(service: str, status: int, code: str, not
 @pytest.fixture(scope="module", params=SERVICE_NAMES)
 def service_emulator(request: pytest.FixtureRequest) -> Iterator[tuple[str, Emulator]]:
     # Unknown ids are answered as the emulator's --service says: one emulator per service.
-    with Emulator(EmulatorConfig(port=0, service=request.param)) as emu:
+    with running_emulator(service=request.param) as emu:
         yield request.param, emu
 
 
@@ -324,7 +324,7 @@ def test_each_service_reads_a_job_running_progress(service_emulator: tuple[str, 
 
 
 def test_another_services_job_is_not_served_on_the_older_mysql_path() -> None:
-    with Emulator(EmulatorConfig(port=0)) as emu:
+    with running_emulator() as emu:
         created = emu.create_job(service="rds", duration=0)
         env = aksk_env(emu)
         client = client_for({"service": "rds", "api_path": "/mysql/v3"}, {}, env, transport=FAST_TRANSPORT)

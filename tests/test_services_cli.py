@@ -8,7 +8,7 @@ import pytest
 
 from gaussdb_emulator.server import Emulator
 from provider.core.services import SERVICES
-from tests.test_cli import WAIT_FIELDS, cli
+from tests.support.cli import WAIT_FIELDS, cli
 
 
 @pytest.mark.parametrize("service", list(SERVICES))

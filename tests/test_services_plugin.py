@@ -1,4 +1,4 @@
-"""Every service through the real dynamic-provider plugin (demo/plugin.py ``PluginProcess``), as ``pulumi up`` runs
+"""Every service through the real dynamic-provider plugin (harness/plugin.py ``PluginProcess``), as ``pulumi up`` runs
 it: ``service`` and ``accept_scheduled`` inputs checked, each service's job waited to Completed, its failure
 reported with the reason, an RDS job the task center does not know reported as not found (its 404 RDS.5041).
 
@@ -13,25 +13,22 @@ from typing import Any
 
 import pytest
 
-from demo.plugin import PluginError, PluginProcess
-from gaussdb_emulator.server import Emulator, EmulatorConfig
-from tests.test_plugin import clean_env, stack_config, urn
+from gaussdb_emulator.server import Emulator
+from harness.plugin import PluginError, PluginProcess
+from tests.support.plugin import clean_env, stack_config, urn
 
 pytestmark = pytest.mark.timeout(60)
 
 SERVICES = ["gaussdb-mysql", "gaussdb", "gaussdb-nosql", "rds", "dds"]
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    # Unknown ids are answered as RDS does (404 RDS.5041), the one unknown-job answer that is not a 400.
-    with Emulator(EmulatorConfig(host="127.0.0.1", port=0, service="rds")) as emulator:
-        yield emulator
+# Unknown ids are answered as RDS does (404 RDS.5041), the one unknown-job answer that is not a 400.
+EMULATOR_CONFIG = {"service": "rds"}  # for the shared `emu` fixture (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
 def plugin(emu: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginProcess]:
-    from demo.plugin import serialize_provider
+    from harness.plugin import serialize_provider
     from provider.resources.dynamic import GaussDBJobProvider
 
     workdir = tmp_path_factory.mktemp("plugin-cwd")

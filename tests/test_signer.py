@@ -73,9 +73,9 @@ def test_canonical_form_matches_the_sdk_on_1000_generated_requests() -> None:
         ours = signer.sign(
             access_key=AK,
             secret_key=SK,
-            method=req["method"],
+            method=req["method"],  # type: ignore[arg-type]
             path=req["path"],  # type: ignore[arg-type]
-            query=req["query"],
+            query=req["query"],  # type: ignore[arg-type]
             headers=headers,
             signed=signed,
             body=req["body"],  # type: ignore[arg-type]

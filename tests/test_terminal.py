@@ -13,7 +13,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,13 +21,11 @@ from typing import Any
 
 import pytest
 
-from gaussdb_emulator.server import Emulator, EmulatorConfig
-from tests.conftest import aksk_env
-from tests.test_cli import UNKNOWN, WAIT_FIELDS, process_env
+from tests.support.cli import BIN, UNKNOWN, WAIT_FIELDS, process_env
+from tests.support.emulator import aksk_env, running_emulator
 
 TMUX, SCRIPT = shutil.which("tmux"), shutil.which("script")
 pytestmark = pytest.mark.skipif(TMUX is None or SCRIPT is None, reason="needs tmux and script (util-linux)")
-BIN = Path(sys.executable).parent
 LONG_REASON = (
     "Disk full on the primary node: the binlog volume reached 100 % while the resize copied data, so the task was "
     "rolled back; free space or add storage, then retry"
@@ -96,7 +93,7 @@ class Terminal:
 
 @pytest.fixture(scope="module")
 def screens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Screen]]:
-    with Emulator(EmulatorConfig(host="127.0.0.1", port=0)) as emu:
+    with running_emulator() as emu:
         env = process_env(aksk_env(emu))
         terminal = Terminal(tmp_path_factory.mktemp("terminal"))
         plans = {"w80": (80, 24, 4, 1), "w160": (160, 24, 4, 1), "many": (80, 18, 24, 2)}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +12,9 @@ from gaussdb_emulator.server import Emulator
 from provider.core import validate
 from provider.core.errors import ConfigError
 from provider.core.sanitize import clean
-from tests.conftest import aksk_env
+from tests.support.cli import BIN
+from tests.support.emulator import aksk_env
 
-BIN = Path(sys.executable).parent
 GOOD_ID = "a9767ede-fe0f-4888-9003-e843a4c90514"
 
 

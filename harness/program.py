@@ -21,7 +21,7 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from demo.plugin import PROVIDER_KEY, PluginProcess
+from harness.plugin import PROVIDER_KEY, PluginProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "__main__.py"
