@@ -45,10 +45,16 @@ class TaskCenterClient:
         answer all count against it. Raises ``ApiError`` (transient for what may pass), ``AuthError``,
         ``JobNotFound``, ``ConfigError`` (nothing sent)."""
         job_id = validate.job_id(job_id)
-        url = self.settings.jobs_url()
+        response = self.fetch(self.settings.jobs_url(), {"id": job_id}, deadline=deadline)
+        return parse_response(response, job_id, self._service)
+
+    def fetch(self, url: str, params: dict[str, str], *, deadline: float | None = None) -> requests.Response:
+        """GET ``url`` with ``params`` through the transport (repeatable: retried within ``deadline``), with this
+        client's credentials; the answer whatever its status, its body read and not nested too deep. Raises
+        ``ApiError`` (transient) when there is no such answer. The per-job read and the list calls use it."""
         try:
             response = self._transport.fetch(
-                self._session, "GET", url, deadline=deadline, params={"id": job_id}, auth=self._auth
+                self._session, "GET", url, deadline=deadline, params=params, auth=self._auth
             )
         except ResponseTooLarge:
             raise ApiError(
@@ -74,7 +80,7 @@ class TaskCenterClient:
                 status=response.status_code,
                 transient=True,
             )
-        return parse_response(response, job_id, self._service)
+        return response
 
     def close(self) -> None:
         self._session.close()
