@@ -25,6 +25,7 @@ from typing import Any, NoReturn, TextIO
 from provider import __version__
 from provider.cli.display import SafeStream, clean, make_display
 from provider.config.credentials import redact, secret_values
+from provider.config.settings import LIST_API_ENV, LIST_API_MODES
 from provider.core import durations, validate
 from provider.core.errors import (
     ApiError,
@@ -80,7 +81,7 @@ GAUSSDB_API_PATH, GAUSSDB_SERVICE; credentials only from the environment: HW_ACC
 (and HW_SECURITY_TOKEN), HW_AUTH_TOKEN, or HW_USER_NAME/HW_PASSWORD/HW_DOMAIN_NAME (HW_AUTH_URL).
 """
 # Flags that mean something only to wait: refused on show instead of being ignored.
-WAIT_ONLY = ("timeout", "not_found_grace", "outage_limit", "accept_scheduled", "max_rate", "progress")
+WAIT_ONLY = ("timeout", "not_found_grace", "outage_limit", "accept_scheduled", "max_rate", "list_api", "progress")
 
 
 class _Exit(Exception):
@@ -201,6 +202,12 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         type=_rate,
         metavar="PER_SECOND",
         help=f"requests per second for all jobs together ({MAX_RATE_ENV}; default {DEFAULT_MAX_RATE:g})",
+    )
+    how.add_argument(
+        "--list-api",
+        default=s,
+        choices=LIST_API_MODES,
+        help=f"read many jobs with one list call a round ({LIST_API_ENV}; default auto: where offered)",
     )
     show = parser.add_argument_group("output")
     show.add_argument(
