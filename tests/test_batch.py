@@ -87,14 +87,14 @@ def test_fifty_jobs_are_served_by_one_list_call_a_round(vemu: tuple[Emulator, Vi
     emu, clock = vemu
     ids = _jobs(emu, 50)
     client = _client(emu)
-    reader = batch.reader_for(client, _budget(clock), "auto")
+    reader = batch.reader_for(client, _budget(clock), "auto", wall=clock.wall)
     final, rounds = _wait_all(reader, ids, clock)
     kinds = _kinds(emu)
     assert set(final) == set(ids)
-    # Each job: one read to learn its creation time, one for its whole record once the list shows it ended.
-    assert kinds["job"] == 2 * len(ids)
-    # Every round after the first one: one list call (one page holds the 50 jobs).
-    assert kinds["list"] == rounds - 1
+    # Each job: one per-job read, for its whole record once the list shows it ended.
+    assert kinds["job"] == len(ids)
+    # Every round: one list call (one page holds the 50 jobs).
+    assert kinds["list"] == rounds
     # Outputs as a per-job read gives them, entities included.
     for job_id in ids:
         assert final[job_id] == client.get_job(job_id)
@@ -122,12 +122,12 @@ def test_each_service_is_served_by_its_list_call(service: str) -> None:
     config = EmulatorConfig(port=0, service=service)
     with Emulator(config, clock=clock.monotonic, wall_clock=clock.wall) as emu:
         ids = _jobs(emu, 6, service)
-        reader = batch.reader_for(_client(emu, service), _budget(clock), "on")
+        reader = batch.reader_for(_client(emu, service), _budget(clock), "on", wall=clock.wall)
         final, rounds = _wait_all(reader, ids, clock)
         kinds = _kinds(emu)
     assert set(final) == set(ids)
-    assert kinds["job"] == 2 * len(ids)
-    assert kinds["list"] == rounds - 1
+    assert kinds["job"] == len(ids)
+    assert kinds["list"] == rounds
 
 
 def test_a_refused_list_call_falls_back_with_one_line(vemu: tuple[Emulator, VirtualClock]) -> None:
@@ -136,9 +136,9 @@ def test_a_refused_list_call_falls_back_with_one_line(vemu: tuple[Emulator, Virt
     ids = _jobs(emu, 5)
     lines: list[str] = []
     budget = _budget(clock)
-    reader = batch.reader_for(_client(emu), budget, "auto", notice=lines.append)
+    reader = batch.reader_for(_client(emu), budget, "auto", notice=lines.append, wall=clock.wall)
     # A second wait of the same process on the same task center shares what the first one learned.
-    other = batch.reader_for(_client(emu), budget, "auto", notice=lines.append)
+    other = batch.reader_for(_client(emu), budget, "auto", notice=lines.append, wall=clock.wall)
     final, _ = _wait_all(reader, ids[:3], clock)
     final_other, _ = _wait_all(other, ids[3:], clock)
     assert set(final) | set(final_other) == set(ids)
@@ -152,22 +152,20 @@ def test_with_list_api_on_a_refused_list_call_is_the_jobs_error(vemu: tuple[Emul
     emu, clock = vemu
     emu.set_list_api("gaussdb-mysql", False)
     job_id = _jobs(emu, 1)[0]
-    reader = batch.reader_for(_client(emu), _budget(clock), "on")
-    first = reader.read([Due(job_id)])  # learns the creation time by itself
-    second = reader.read([Due(job_id)])
-    assert isinstance(first[job_id], Job)
-    error = second[job_id]
+    reader = batch.reader_for(_client(emu), _budget(clock), "on", wall=clock.wall)
+    error = reader.read([Due(job_id)])[job_id]
     assert isinstance(error, ApiError) and "listApi is on" in str(error) and not error.transient
+    assert _kinds(emu) == {"list": 1}
 
 
 def test_a_job_not_yet_visible_is_read_by_itself(vemu: tuple[Emulator, VirtualClock]) -> None:
     emu, clock = vemu
     job_id = emu.create_job(visible_after=5, duration=60)["id"]
-    reader = batch.reader_for(_client(emu), _budget(clock), "auto")
-    assert isinstance(reader.read([Due(job_id)])[job_id], JobNotFound)
+    reader = batch.reader_for(_client(emu), _budget(clock), "auto", wall=clock.wall)
+    assert isinstance(reader.read([Due(job_id)])[job_id], JobNotFound)  # not in the list, then read by itself
     clock.advance(6)
-    assert isinstance(reader.read([Due(job_id)])[job_id], Job)
-    assert _kinds(emu) == {"job": 2}
+    assert isinstance(reader.read([Due(job_id)])[job_id], Job)  # in the list now
+    assert [entry[2] for entry in emu.stats()["log"]] == ["list", "job", "list"]
 
 
 class _GatePacer:
@@ -189,8 +187,6 @@ class _GatePacer:
 def test_concurrent_waits_share_one_list_call(emulator: Emulator) -> None:
     ids = [emulator.create_job(duration=600)["id"] for _ in range(8)]
     state = batch.task_center(_client(emulator), "auto")
-    # Creation times as earlier reads taught them.
-    state.learn({job_id: _client(emulator).get_job(job_id) for job_id in ids})
     before = len(emulator.stats()["log"])
     pacer = _GatePacer()
     results: dict[str, Outcome] = {}

@@ -8,14 +8,13 @@
 
 How a ``BatchReader`` answers the jobs due in a round:
 
-- a job whose creation time is known (learned from an earlier read) joins the task center's next list call.
-  Calls from several waits (threads) coalesce: the first caller leads, waits for its pacer slot, then takes every
-  id pending at that moment; the others wait for its answer. The call is narrowed to a window on the creation
-  times of the jobs it serves (more pages only while some of them are still missing);
+- every due job joins the task center's next list call. Calls from several waits (threads) coalesce: the first
+  caller leads, waits for its pacer slot, then takes every id pending at that moment; the others wait for its
+  answer. The call is narrowed to a window on the creation times of the jobs it serves, learned from earlier
+  reads (a job not read yet: this machine's time, give or take a day); more pages only while some are missing;
 - a job the list shows running (or queued) is answered from the list; one it shows ended (or ``Pending``) gets one
   per-job read for its whole record (``entities``) before it is reported, so outputs are exactly a per-job read's;
-- a job the list does not show (not yet visible, outside the window, past the pages read), and a job whose
-  creation time is unknown, is read by itself, as today;
+- a job the list does not show (not yet visible, outside the window, past the pages read) is read by itself;
 - a list call refused as not offered or not permitted (404, 403, the services' "not supported" codes) switches
   the task center to per-job reads for the rest of the process, and ``notice`` hears one line saying why
   (``auto``); with ``on`` the refusal is the outcome of the jobs it would have served.
@@ -27,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from provider.core.errors import ApiError, GaussDBError
 from provider.taskcenter import lists
@@ -38,6 +37,10 @@ from provider.taskcenter.reader import Due, JobReader, Outcome, Pacer
 Notice = Callable[[str], None]
 # A follower looks at its deadline and cancel this often (seconds of the reader's clock) while it waits.
 FOLLOW_POLL = 0.25
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _key(job_id: str) -> str:
@@ -86,6 +89,8 @@ class _Round:
 
     ids: set[str] = field(default_factory=set)
     created: list[datetime] = field(default_factory=list)
+    # Some job's creation time is not known yet: the window also holds this machine's time.
+    unknown: bool = False
     started: bool = False
     done: bool = False
     # The leader's turn did not come: the round is given up and its members join the next one.
@@ -155,12 +160,14 @@ class BatchReader:
         *,
         notice: Notice | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.client = client
         self.pacer = pacer
         self.state = state
         self.notice = notice
         self.clock = clock
+        self.wall = wall
 
     def read(
         self, due: Sequence[Due], *, deadline: float | None = None, cancel: threading.Event | None = None
@@ -169,11 +176,12 @@ class BatchReader:
         with state.cond:
             refused = state.refused is not None and state.mode == "auto"
             known = {item.job_id: state.created.get(_key(item.job_id)) for item in due}
-        alone = [item for item in due if refused or known[item.job_id] is None]
-        together = [item for item in due if not refused and known[item.job_id] is not None]
+        alone = list(due) if refused else []
+        together = [] if refused else list(due)
         outcomes: dict[str, Outcome] = {}
         if together:
-            served = self._round(together, [known[i.job_id] for i in together], deadline, cancel)  # type: ignore[misc]
+            created = [moment for moment in known.values() if moment is not None]
+            served = self._round(together, created, len(created) < len(known), deadline, cancel)
             if served is not None:
                 for item in together:
                     if served.error is not None:
@@ -191,7 +199,12 @@ class BatchReader:
     # -- one round: lead it or follow it ----------------------------------------------------------------------
 
     def _round(
-        self, due: list[Due], created: list[datetime], deadline: float | None, cancel: threading.Event | None
+        self,
+        due: list[Due],
+        created: list[datetime],
+        unknown: bool,
+        deadline: float | None,
+        cancel: threading.Event | None,
     ) -> _Round | None:
         """The round that served ``due``, or None when it was not asked before ``deadline`` or ``cancel``."""
         state = self.state
@@ -204,6 +217,7 @@ class BatchReader:
                     current = state.pending = _Round()
                 current.ids.update(_key(item.job_id) for item in due)
                 current.created.extend(created)
+                current.unknown = current.unknown or unknown
             if leader:
                 return self._lead(current, priority, deadline, cancel)
             outcome = self._follow(current, deadline, cancel)
@@ -229,9 +243,10 @@ class BatchReader:
                 return None
             current.started = True
             ids, created = set(current.ids), list(current.created)
+            around = self.wall() if current.unknown else None
             state.rounds += 1
         try:
-            current.listed = self._list(ids, created, priority, deadline, cancel)
+            current.listed = self._list(ids, created, around, priority, deadline, cancel)
         except lists.ListRefused as refusal:
             if state.mode == "on":
                 current.error = ApiError(f"{refusal} (listApi is on)", status=refusal.status)
@@ -250,6 +265,7 @@ class BatchReader:
         self,
         ids: set[str],
         created: list[datetime],
+        around: datetime | None,
         priority: float,
         deadline: float | None,
         cancel: threading.Event | None,
@@ -259,7 +275,7 @@ class BatchReader:
         call = self.client.settings.service_row.list_call
         if call is None:
             raise lists.ListRefused(f"{self.client.settings.service_row.title} has no list call", status=404)
-        span = lists.window(call, created)
+        span = lists.window(call, created, around)
         found: dict[str, Job] = {}
         for number in range(lists.MAX_PAGES):
             page = lists.read_page(
@@ -299,10 +315,11 @@ def reader_for(
     *,
     notice: Notice | None = None,
     clock: Callable[[], float] = time.monotonic,
+    wall: Callable[[], datetime] = _utcnow,
 ) -> JobReader:
     """The reader a wait on ``client``'s task center uses: ``mode`` is the ``listApi`` setting (auto, on, off;
     ``provider.config.settings.list_api``); ``notice`` hears the one line said when a list call is refused;
-    ``clock`` is the clock of ``pacer`` (its deadlines)."""
+    ``clock`` is the clock of ``pacer`` (its deadlines), ``wall`` this machine's time (UTC)."""
     if mode == "off":
         return PerJobReader(client, pacer)
-    return BatchReader(client, pacer, task_center(client, mode), notice=notice, clock=clock)
+    return BatchReader(client, pacer, task_center(client, mode), notice=notice, clock=clock, wall=wall)

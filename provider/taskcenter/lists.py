@@ -36,6 +36,9 @@ NOT_OFFERED_CODES = frozenset({"APIGW.0101", "DBS.280343", "DBS.06020162"})
 MAX_PAGES = 4
 # The window reaches this far beyond the jobs' creation times: the times are whole seconds, rounded either way.
 WINDOW_MARGIN = timedelta(minutes=1)
+# A job whose creation time is not known yet was created a moment ago by the cloud's clock; this machine's clock
+# may be off by much less than this (a day: a guess that needs no source, it only widens the list a little).
+CLOCK_SKEW = timedelta(days=1)
 
 
 class ListRefused(ApiError):
@@ -49,12 +52,16 @@ class Page:
     count: int
 
 
-def window(call: ListCall, created: list[datetime]) -> tuple[datetime, datetime] | None:
-    """The creation-time window that holds ``created`` (with a margin), or None for no window. A window longer
-    than the call allows is cut to its newest part: the older jobs are then not in the list (read one by one)."""
-    if not created:
+def window(call: ListCall, created: list[datetime], around: datetime | None = None) -> tuple[datetime, datetime] | None:
+    """The creation-time window that holds ``created`` (with a margin), and ``around`` (this machine's time, for
+    jobs whose creation time is not known yet) give or take ``CLOCK_SKEW``; None when there is nothing to hold.
+    A window longer than the call allows is cut to its newest part: older jobs are then read one by one."""
+    moments = list(created)
+    if around is not None:
+        moments += [around - CLOCK_SKEW, around + CLOCK_SKEW]
+    if not moments:
         return None
-    start, end = min(created) - WINDOW_MARGIN, max(created) + WINDOW_MARGIN
+    start, end = min(moments) - WINDOW_MARGIN, max(moments) + WINDOW_MARGIN
     if call.max_span_days is not None:
         start = max(start, end - timedelta(days=call.max_span_days) + WINDOW_MARGIN)
     return start, end
