@@ -126,8 +126,11 @@ def test_each_service_is_served_by_its_list_call(service: str) -> None:
         final, rounds = _wait_all(reader, ids, clock)
         kinds = _kinds(emu)
     assert set(final) == set(ids)
-    assert kinds["job"] == len(ids)
-    assert kinds["list"] == rounds
+    # A round costs one request (its list call; a round of one job reads that job instead), plus one read a job
+    # for its whole record (none on GeminiDB, whose list item is the whole record).
+    finals = 0 if service == "gaussdb-nosql" else len(ids)
+    assert kinds["list"] >= rounds - len(ids)
+    assert kinds["list"] + kinds.get("job", 0) <= rounds + finals
 
 
 def test_a_refused_list_call_falls_back_with_one_line(vemu: tuple[Emulator, VirtualClock]) -> None:
@@ -151,21 +154,31 @@ def test_a_refused_list_call_falls_back_with_one_line(vemu: tuple[Emulator, Virt
 def test_with_list_api_on_a_refused_list_call_is_the_jobs_error(vemu: tuple[Emulator, VirtualClock]) -> None:
     emu, clock = vemu
     emu.set_list_api("gaussdb-mysql", False)
-    job_id = _jobs(emu, 1)[0]
+    ids = _jobs(emu, 2)
     reader = batch.reader_for(_client(emu), _budget(clock), "on", wall=clock.wall)
-    error = reader.read([Due(job_id)])[job_id]
-    assert isinstance(error, ApiError) and "listApi is on" in str(error) and not error.transient
+    outcomes = reader.read([Due(job_id) for job_id in ids])
+    for error in outcomes.values():
+        assert isinstance(error, ApiError) and "listApi is on" in str(error) and not error.transient
     assert _kinds(emu) == {"list": 1}
 
 
-def test_a_job_not_yet_visible_is_read_by_itself(vemu: tuple[Emulator, VirtualClock]) -> None:
+def test_a_job_missing_from_the_list_is_not_found_then_read_by_itself(vemu: tuple[Emulator, VirtualClock]) -> None:
     emu, clock = vemu
-    job_id = emu.create_job(visible_after=5, duration=60)["id"]
+    shown = emu.create_job(duration=600)["id"]
+    hidden = emu.create_job(visible_after=9, duration=600)["id"]
     reader = batch.reader_for(_client(emu), _budget(clock), "auto", wall=clock.wall)
-    assert isinstance(reader.read([Due(job_id)])[job_id], JobNotFound)  # not in the list, then read by itself
-    clock.advance(6)
-    assert isinstance(reader.read([Due(job_id)])[job_id], Job)  # in the list now
-    assert [entry[2] for entry in emu.stats()["log"]] == ["list", "job", "list"]
+    answers = []
+    for _ in range(6):  # rounds at 0, 2, ... 10 s
+        outcomes = reader.read([Due(shown), Due(hidden)])
+        assert isinstance(outcomes[shown], Job)
+        answers.append(type(outcomes[hidden]).__name__)
+        clock.advance(ROUND)
+    assert answers == ["JobNotFound"] * 5 + ["Job"]
+    # Missing from two complete lists: "not found" without a request; from the third on, read by itself (the
+    # task center says not found too) until the list shows it.
+    kinds = [entry[2] for entry in emu.stats()["log"]]
+    assert kinds == ["list", "list", "list", "job", "list", "job", "list", "job", "list"]
+    assert batch.ABSENT_ROUNDS == 3
 
 
 class _GatePacer:

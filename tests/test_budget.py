@@ -238,7 +238,7 @@ def test_max_rate_setting_order_and_errors() -> None:
         max_rate({}, {"GAUSSDB_MAX_RATE": "x"})
     with pytest.raises(ConfigError, match="gaussdb:maxRate"):
         max_rate({"gaussdb:maxRate": "0"}, {})
-    assert math.isclose(DEFAULT_MAX_RATE * 300, 180)  # under the 200 per 5 minutes users report
+    assert math.isclose(DEFAULT_MAX_RATE * 60, 60)  # the per-user limit of the RDS API reference, 60 a minute
 
 
 def test_one_budget_per_process() -> None:

@@ -73,6 +73,9 @@ class ListCall:
     # Both ends of the window are required, and at most this many days apart (DDS, GeminiDB: 30).
     window_required: bool = False
     max_span_days: float | None = None
+    # The list's item is the per-job read's whole record (GeminiDB: one API, one shape): an ended job needs no
+    # read of its own.
+    whole_record: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,7 @@ _NOSQL = Service(
         time_format="iso",
         page_size=50,
         max_span_days=30,
+        whole_record=True,
     ),
 )
 

@@ -13,8 +13,12 @@ How a ``BatchReader`` answers the jobs due in a round:
   answer. The call is narrowed to a window on the creation times of the jobs it serves, learned from earlier
   reads (a job not read yet: this machine's time, give or take a day); more pages only while some are missing;
 - a job the list shows running (or queued) is answered from the list; one it shows ended (or ``Pending``) gets one
-  per-job read for its whole record (``entities``) before it is reported, so outputs are exactly a per-job read's;
-- a job the list does not show (not yet visible, outside the window, past the pages read) is read by itself;
+  per-job read for its whole record (``entities``) before it is reported, so outputs are exactly a per-job read's
+  (not on GeminiDB, whose list and per-job read are one API with one shape);
+- a job a complete list (every page of its window read) does not show is not visible yet: it is answered "not
+  found" (what its own read would say, the grace period applies) for ``ABSENT_ROUNDS - 1`` rounds, then read by
+  itself each round until the list shows it (a job type the list never shows still completes, a few seconds
+  later); a job past the pages read, or outside the window, is read by itself;
 - a list call refused as not offered or not permitted (404, 403, the services' "not supported" codes) switches
   the task center to per-job reads for the rest of the process, and ``notice`` hears one line saying why
   (``auto``); with ``on`` the refusal is the outcome of the jobs it would have served.
@@ -28,13 +32,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from provider.core.errors import ApiError, GaussDBError
+from provider.core.errors import ApiError, GaussDBError, JobNotFound
 from provider.taskcenter import lists
 from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.models import Job
 from provider.taskcenter.reader import Due, JobReader, Outcome, Pacer
 
 Notice = Callable[[str], None]
+# Rounds a job may be missing from a complete list before it is read by itself: the task centers show a new job
+# "several seconds" after it was created (reference/README.md), two 2-s rounds in the emulator's scripted cases.
+ABSENT_ROUNDS = 3
 # A follower looks at its deadline and cancel this often (seconds of the reader's clock) while it waits.
 FOLLOW_POLL = 0.25
 
@@ -88,6 +95,8 @@ class _Round:
     """One list call (its pages) and the jobs waiting for it."""
 
     ids: set[str] = field(default_factory=set)
+    # Each id as its wait wrote it (ids are matched in lower case, sent as given).
+    given: dict[str, str] = field(default_factory=dict)
     created: list[datetime] = field(default_factory=list)
     # Some job's creation time is not known yet: the window also holds this machine's time.
     unknown: bool = False
@@ -96,6 +105,10 @@ class _Round:
     # The leader's turn did not come: the round is given up and its members join the next one.
     abandoned: bool = False
     listed: dict[str, Job] = field(default_factory=dict)
+    # Every page of the window was read: a job missing from ``listed`` is not in the list.
+    complete: bool = False
+    # A round of one job reads it by itself (a per-job read costs what a list call does and answers in full).
+    whole: dict[str, Outcome] = field(default_factory=dict)
     error: GaussDBError | None = None
     # The list call was refused: every member reads its jobs one by one.
     fallback: bool = False
@@ -109,6 +122,8 @@ class TaskCenterState:
         self.mode = mode
         self.cond = threading.Condition()
         self.created: dict[str, datetime] = {}
+        # Complete lists in a row that did not show a job.
+        self.absent: dict[str, int] = {}
         self.pending: _Round | None = None
         self.refused: str | None = None
         self.list_calls = 0
@@ -117,8 +132,16 @@ class TaskCenterState:
     def learn(self, outcomes: dict[str, Outcome]) -> None:
         with self.cond:
             for job_id, outcome in outcomes.items():
-                if isinstance(outcome, Job) and outcome.created is not None:
-                    self.created[_key(job_id)] = outcome.created
+                if isinstance(outcome, Job):
+                    self.absent.pop(_key(job_id), None)
+                    if outcome.created is not None:
+                        self.created[_key(job_id)] = outcome.created
+
+    def missing(self, job_id: str) -> int:
+        """Count one more complete list without the job; how many in a row now."""
+        with self.cond:
+            count = self.absent[_key(job_id)] = self.absent.get(_key(job_id), 0) + 1
+            return count
 
     def refuse(self, reason: str, notice: Notice | None) -> None:
         with self.cond:
@@ -178,7 +201,12 @@ class BatchReader:
             known = {item.job_id: state.created.get(_key(item.job_id)) for item in due}
         alone = list(due) if refused else []
         together = [] if refused else list(due)
+        # Whole records of jobs the list shows ended: read before the jobs it does not show (their lag is what
+        # a user sees; the others are mostly not visible yet and will say so).
+        ended: list[Due] = []
         outcomes: dict[str, Outcome] = {}
+        call = self.client.settings.service_row.list_call
+        whole = call is not None and call.whole_record
         if together:
             created = [moment for moment in known.values() if moment is not None]
             served = self._round(together, created, len(created) < len(known), deadline, cancel)
@@ -187,12 +215,19 @@ class BatchReader:
                     if served.error is not None:
                         outcomes[item.job_id] = served.error
                         continue
+                    if _key(item.job_id) in served.whole:
+                        outcomes[item.job_id] = served.whole[_key(item.job_id)]
+                        continue
                     job = None if served.fallback else served.listed.get(_key(item.job_id))
-                    if job is None or job.finished or job.scheduled:
-                        alone.append(item)  # its whole record, or not in the list
+                    if job is None and served.complete and state.missing(item.job_id) < ABSENT_ROUNDS:
+                        outcomes[item.job_id] = JobNotFound(item.job_id, "not in the task center's list yet")
+                    elif job is None:
+                        alone.append(item)  # not in the list: read by itself
+                    elif (job.finished or job.scheduled) and not whole:
+                        ended.append(item)  # its whole record
                     else:
                         outcomes[item.job_id] = job
-        outcomes.update(read_per_job(self.client, self.pacer, alone, deadline=deadline, cancel=cancel))
+        outcomes.update(read_per_job(self.client, self.pacer, ended + alone, deadline=deadline, cancel=cancel))
         state.learn(outcomes)
         return outcomes
 
@@ -216,6 +251,7 @@ class BatchReader:
                 if current is None:
                     current = state.pending = _Round()
                 current.ids.update(_key(item.job_id) for item in due)
+                current.given.update((_key(item.job_id), item.job_id) for item in due)
                 current.created.extend(created)
                 current.unknown = current.unknown or unknown
             if leader:
@@ -245,8 +281,16 @@ class BatchReader:
             ids, created = set(current.ids), list(current.created)
             around = self.wall() if current.unknown else None
             state.rounds += 1
+        if len(ids) == 1:
+            # One job alone: its own read, in the turn granted; a single wait goes exactly as with per-job reads.
+            (only,) = ids
+            current.whole = {only: self._whole(current.given[only])}
+            with state.cond:
+                current.done = True
+                state.cond.notify_all()
+            return current
         try:
-            current.listed = self._list(ids, created, around, priority, deadline, cancel)
+            current.listed, current.complete = self._list(ids, created, around, priority, deadline, cancel)
         except lists.ListRefused as refusal:
             if state.mode == "on":
                 current.error = ApiError(f"{refusal} (listApi is on)", status=refusal.status)
@@ -261,6 +305,15 @@ class BatchReader:
             state.cond.notify_all()
         return current
 
+    def _whole(self, job_id: str) -> Outcome:
+        try:
+            job = self.client.get_job(job_id)
+        except GaussDBError as error:
+            self.pacer.feedback(throttled=isinstance(error, ApiError) and error.throttled)
+            return error
+        self.pacer.feedback(throttled=False)
+        return job
+
     def _list(
         self,
         ids: set[str],
@@ -269,14 +322,15 @@ class BatchReader:
         priority: float,
         deadline: float | None,
         cancel: threading.Event | None,
-    ) -> dict[str, Job]:
+    ) -> tuple[dict[str, Job], bool]:
         """The jobs of ``ids`` the list shows: page after page (the first one's turn already granted) while some
-        are missing and more pages exist."""
+        are missing and more pages exist; and whether every page was read."""
         call = self.client.settings.service_row.list_call
         if call is None:
             raise lists.ListRefused(f"{self.client.settings.service_row.title} has no list call", status=404)
         span = lists.window(call, created, around)
         found: dict[str, Job] = {}
+        complete = False
         for number in range(lists.MAX_PAGES):
             page = lists.read_page(
                 self.client,
@@ -294,9 +348,10 @@ class BatchReader:
                 break
             found.update({key: job for key, job in page.jobs.items() if key in ids})
             read = (number + 1) * call.page_size
-            if len(found) == len(ids) or page.count < call.page_size or (page.total is not None and read >= page.total):
+            complete = page.count < call.page_size or (page.total is not None and read >= page.total)
+            if complete or len(found) == len(ids):
                 break
-        return found
+        return found, complete
 
     def _follow(self, current: _Round, deadline: float | None, cancel: threading.Event | None) -> _Round | None:
         state = self.state
