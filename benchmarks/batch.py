@@ -192,7 +192,7 @@ def run(scenario: Scenario, specs: Sequence[Spec], *, service: str = "gaussdb-my
     ids = [
         center.store.create(
             {
-                "id": f"job-{i:04d}",
+                "id": f"{i:08x}-0000-4000-8000-000000000000",
                 "duration": s.duration,
                 "progress": s.shape,
                 "visible_after": s.invisible,
