@@ -118,5 +118,16 @@ def test_a_malformed_answer_is_a_transient_error() -> None:
     row = SERVICES["dds"]
     assert row.list_call is not None
     with pytest.raises(ApiError, match="malformed list answer") as caught:
-        lists.parse_page(_response(200, {"jobs": [{"id": "x", "status": "Sleeping"}]}), row.list_call, row)
+        lists.parse_page(_response(200, {"jobs": {"id": "x"}}), row.list_call, row)
     assert caught.value.transient
+
+
+def test_an_item_the_model_cannot_read_is_skipped_not_the_page() -> None:
+    row = SERVICES["gaussdb-mysql"]
+    assert row.list_call is not None
+    body = {
+        "total_count": 2,
+        "jobs": [{"job_id": "other", "status": "Canceled"}, {"job_id": "ours", "status": "Running", "process": "5%"}],
+    }
+    page = lists.parse_page(_response(200, body), row.list_call, row)
+    assert set(page.jobs) == {"ours"} and page.count == 2

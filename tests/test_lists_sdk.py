@@ -250,3 +250,12 @@ def test_geminidb_jobs_path_without_id_is_a_parameter_error_where_the_emulator_p
 def test_the_command_line_refuses_an_unknown_service_for_no_list_api(capsys: pytest.CaptureFixture[str]) -> None:
     assert emulator_main(["--port", "0", "--no-list-api", "mongo"]) == 2
     assert "unknown service 'mongo'" in capsys.readouterr().err
+
+
+def test_the_configuration_turns_a_services_list_call_off() -> None:
+    with Emulator(EmulatorConfig(port=0, no_list_api=frozenset({"rds"}))) as emulator:
+        refused = _get(emulator, f"/v3/{CFG.project_id}/tasklist")
+        served = _get(emulator, f"/v3/{CFG.project_id}/immediate-jobs")
+    assert refused.status_code == 404 and served.status_code == 200
+    with pytest.raises(ValueError, match="unknown service 'mongo'"):
+        EmulatorConfig(no_list_api=frozenset({"mongo"}))

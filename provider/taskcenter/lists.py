@@ -126,14 +126,20 @@ def parse_page(response: requests.Response, call: ListCall, service: Service) ->
         items = body[call.items]
         if not isinstance(items, list):
             raise TypeError(call.items)
-        jobs = {}
-        for item in items:
-            job = as_job(call, item)
-            jobs[job.id.lower()] = job
         total = body.get("total_count")
-    except (ValueError, TypeError, KeyError, AttributeError, ValidationError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         raise ApiError(f"malformed list answer from {host}", status=status, transient=True) from None
-    return Page(jobs, total if isinstance(total, int) else None, len(items))
+    jobs = {}
+    for item in items:
+        # An item this model cannot read (another user's job in a status the model does not know, such as
+        # TaurusDB's newer "Canceled") must not spoil the list for the others: skipped, so a job of ours that it
+        # would have been is read by itself and reported as its own read reports it.
+        try:
+            job = as_job(call, item)
+        except (ValueError, TypeError, AttributeError, ValidationError):
+            continue
+        jobs[job.id.lower()] = job
+    return Page(jobs, total if isinstance(total, int) and not isinstance(total, bool) else None, len(items))
 
 
 def client_host(response: requests.Response) -> str:
