@@ -93,8 +93,9 @@ class TaskCenter:
         query = "&".join(f"{k}={v}" for k, v in params.items()).replace("+", "%2B")
         body = emulator_lists.answer(spec, query, visible, self.store.now())
         shown = {str(item.get("id") or item.get("job_id")) for item in body.get("jobs", body.get("tasks", []))}
-        if self._latest is not None and self._latest[0] == now:
-            shown |= self._latest[1]  # the pages of one round
+        first_page = params.get("offset") in (None, "0", "1")
+        if self._latest is not None and not first_page:
+            shown |= self._latest[1]  # the later pages of one round's list
         self._latest = (now, shown)
         return 200, body
 

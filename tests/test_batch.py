@@ -165,20 +165,20 @@ def test_with_list_api_on_a_refused_list_call_is_the_jobs_error(vemu: tuple[Emul
 def test_a_job_missing_from_the_list_is_not_found_then_read_by_itself(vemu: tuple[Emulator, VirtualClock]) -> None:
     emu, clock = vemu
     shown = emu.create_job(duration=600)["id"]
-    hidden = emu.create_job(visible_after=9, duration=600)["id"]
-    reader = batch.reader_for(_client(emu), _budget(clock), "auto", wall=clock.wall)
+    hidden = emu.create_job(visible_after=13, duration=600)["id"]
+    reader = batch.reader_for(_client(emu), _budget(clock), "auto", clock=clock.monotonic, wall=clock.wall)
     answers = []
-    for _ in range(6):  # rounds at 0, 2, ... 10 s
+    for _ in range(8):  # rounds at 0, 2, ... 14 s
         outcomes = reader.read([Due(shown), Due(hidden)])
         assert isinstance(outcomes[shown], Job)
         answers.append(type(outcomes[hidden]).__name__)
         clock.advance(ROUND)
-    assert answers == ["JobNotFound"] * 5 + ["Job"]
-    # Missing from two complete lists: "not found" without a request; from the third on, read by itself (the
-    # task center says not found too) until the list shows it.
+    assert answers == ["JobNotFound"] * 7 + ["Job"]
+    # Missing from complete lists for less than ABSENT_SECONDS: "not found" without a request; from then on, read
+    # by itself (the task center says not found too) until the list shows it.
     kinds = [entry[2] for entry in emu.stats()["log"]]
-    assert kinds == ["list", "list", "list", "job", "list", "job", "list", "job", "list"]
-    assert batch.ABSENT_ROUNDS == 3
+    assert kinds == ["list"] * 5 + ["list", "job", "list", "job", "list"]
+    assert batch.ABSENT_SECONDS == 10.0
 
 
 class _GatePacer:

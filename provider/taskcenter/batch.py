@@ -16,8 +16,8 @@ How a ``BatchReader`` answers the jobs due in a round:
   per-job read for its whole record (``entities``) before it is reported, so outputs are exactly a per-job read's
   (not on GeminiDB, whose list and per-job read are one API with one shape);
 - a job a complete list (every page of its window read) does not show is not visible yet: it is answered "not
-  found" (what its own read would say, the grace period applies) for ``ABSENT_ROUNDS - 1`` rounds, then read by
-  itself each round until the list shows it (a job type the list never shows still completes, a few seconds
+  found" (what its own read would say, the grace period applies) for ``ABSENT_SECONDS``, then read by itself
+  each round until the list shows it (a job type the list never shows still completes, a few seconds
   later); a job past the pages read, or outside the window, is read by itself;
 - a list call refused as not offered or not permitted (404, 403, the services' "not supported" codes) switches
   the task center to per-job reads for the rest of the process, and ``notice`` hears one line saying why
@@ -39,9 +39,10 @@ from provider.taskcenter.models import Job
 from provider.taskcenter.reader import Due, JobReader, Outcome, Pacer
 
 Notice = Callable[[str], None]
-# Rounds a job may be missing from a complete list before it is read by itself: the task centers show a new job
-# "several seconds" after it was created (reference/README.md), two 2-s rounds in the emulator's scripted cases.
-ABSENT_ROUNDS = 3
+# How long (seconds of the reader's clock) a job may be missing from complete lists before it is read by itself:
+# the task centers show a new job "several seconds" after it was created (reference/README.md gives no number;
+# 10 s is unverified, above the emulator's scripted cases, 0 to 8 s).
+ABSENT_SECONDS = 10.0
 # A follower looks at its deadline and cancel this often (seconds of the reader's clock) while it waits.
 FOLLOW_POLL = 0.25
 
@@ -122,8 +123,8 @@ class TaskCenterState:
         self.mode = mode
         self.cond = threading.Condition()
         self.created: dict[str, datetime] = {}
-        # Complete lists in a row that did not show a job.
-        self.absent: dict[str, int] = {}
+        # Since when complete lists have not shown a job (the reader's clock).
+        self.absent: dict[str, float] = {}
         self.pending: _Round | None = None
         self.refused: str | None = None
         self.list_calls = 0
@@ -137,11 +138,10 @@ class TaskCenterState:
                     if outcome.created is not None:
                         self.created[_key(job_id)] = outcome.created
 
-    def missing(self, job_id: str) -> int:
-        """Count one more complete list without the job; how many in a row now."""
+    def missing(self, job_id: str, now: float) -> float:
+        """A complete list did not show the job at ``now``: for how long lists have not shown it."""
         with self.cond:
-            count = self.absent[_key(job_id)] = self.absent.get(_key(job_id), 0) + 1
-            return count
+            return now - self.absent.setdefault(_key(job_id), now)
 
     def refuse(self, reason: str, notice: Notice | None) -> None:
         with self.cond:
@@ -219,7 +219,7 @@ class BatchReader:
                         outcomes[item.job_id] = served.whole[_key(item.job_id)]
                         continue
                     job = None if served.fallback else served.listed.get(_key(item.job_id))
-                    if job is None and served.complete and state.missing(item.job_id) < ABSENT_ROUNDS:
+                    if job is None and served.complete and state.missing(item.job_id, self.clock()) < ABSENT_SECONDS:
                         outcomes[item.job_id] = JobNotFound(item.job_id, "not in the task center's list yet")
                     elif job is None:
                         alone.append(item)  # not in the list: read by itself
