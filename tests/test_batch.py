@@ -122,9 +122,12 @@ def test_each_service_is_served_by_its_list_call(service: str) -> None:
     config = EmulatorConfig(port=0, service=service)
     with Emulator(config, clock=clock.monotonic, wall_clock=clock.wall) as emu:
         ids = _jobs(emu, 6, service)
-        reader = batch.reader_for(_client(emu, service), _budget(clock), "on", wall=clock.wall)
+        client = _client(emu, service)
+        reader = batch.reader_for(client, _budget(clock), "on", wall=clock.wall)
         final, rounds = _wait_all(reader, ids, clock)
         kinds = _kinds(emu)
+        # What a wait reports is what a per-job read gives (GeminiDB's list item is that record).
+        assert all(final[job_id] == client.get_job(job_id) for job_id in ids)
     assert set(final) == set(ids)
     # A round costs one request (its list call; a round of one job reads that job instead), plus one read a job
     # for its whole record (none on GeminiDB, whose list item is the whole record).
