@@ -184,6 +184,24 @@ def test_a_job_missing_from_the_list_is_not_found_then_read_by_itself(vemu: tupl
     assert batch.ABSENT_SECONDS == 10.0
 
 
+def test_a_job_the_list_never_shows_is_read_by_itself_once_seen(vemu: tuple[Emulator, VirtualClock]) -> None:
+    emu, clock = vemu
+    shown = emu.create_job(duration=600)["id"]
+    # An RDS job asked for at the GaussDB (for MySQL) task center: its per-job read answers (the emulator answers
+    # a known job in its own service's shape), its list never shows it: a job type a list leaves out.
+    unlisted = emu.create_job(service="rds", duration=600)["id"]
+    reader = batch.reader_for(_client(emu), _budget(clock), "auto", clock=clock.monotonic, wall=clock.wall)
+    answers = []
+    for _ in range(8):  # rounds at 0, 2, ... 14 s
+        answers.append(type(reader.read([Due(shown), Due(unlisted)])[unlisted]).__name__)
+        clock.advance(ROUND)
+    # Not visible yet for ABSENT_SECONDS, then found by its own read and from then on read by itself every round,
+    # never "not found" again.
+    assert answers == ["JobNotFound"] * 5 + ["Job"] * 3
+    kinds = [entry[2] for entry in emu.stats()["log"]]
+    assert kinds == ["list"] * 5 + ["list", "job"] * 3
+
+
 class _GatePacer:
     """Grants every turn, the first one only once the test opens the gate (pure logic, no I/O)."""
 

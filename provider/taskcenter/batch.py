@@ -123,8 +123,10 @@ class TaskCenterState:
         self.mode = mode
         self.cond = threading.Condition()
         self.created: dict[str, datetime] = {}
-        # Since when complete lists have not shown a job (the reader's clock).
+        # Since when complete lists have not shown a job never read yet (the reader's clock).
         self.absent: dict[str, float] = {}
+        # Jobs some read has shown: one a list then leaves out is read by itself at once, never "not found".
+        self.seen: set[str] = set()
         self.pending: _Round | None = None
         self.refused: str | None = None
         self.list_calls = 0
@@ -134,14 +136,16 @@ class TaskCenterState:
         with self.cond:
             for job_id, outcome in outcomes.items():
                 if isinstance(outcome, Job):
-                    self.absent.pop(_key(job_id), None)
+                    self.seen.add(_key(job_id))
                     if outcome.created is not None:
                         self.created[_key(job_id)] = outcome.created
 
-    def missing(self, job_id: str, now: float) -> float:
-        """A complete list did not show the job at ``now``: for how long lists have not shown it."""
+    def not_yet_visible(self, job_id: str, now: float) -> bool:
+        """A complete list did not show the job at ``now``: whether it is still to be taken as not visible yet
+        (never read, and missing for less than ``ABSENT_SECONDS``) rather than read by itself."""
+        key = _key(job_id)
         with self.cond:
-            return now - self.absent.setdefault(_key(job_id), now)
+            return key not in self.seen and now - self.absent.setdefault(key, now) < ABSENT_SECONDS
 
     def refuse(self, reason: str, notice: Notice | None) -> None:
         with self.cond:
@@ -219,7 +223,7 @@ class BatchReader:
                         outcomes[item.job_id] = served.whole[_key(item.job_id)]
                         continue
                     job = None if served.fallback else served.listed.get(_key(item.job_id))
-                    if job is None and served.complete and state.missing(item.job_id, self.clock()) < ABSENT_SECONDS:
+                    if job is None and served.complete and state.not_yet_visible(item.job_id, self.clock()):
                         outcomes[item.job_id] = JobNotFound(item.job_id, "not in the task center's list yet")
                     elif job is None:
                         alone.append(item)  # not in the list: read by itself
