@@ -9,6 +9,7 @@ import sys
 import threading
 from types import FrameType
 
+from gaussdb_emulator.lists import parse_services
 from gaussdb_emulator.server import Emulator, EmulatorConfig
 from gaussdb_emulator.services import SHAPES
 
@@ -52,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="task center whose answer an unknown job id gets (default %(default)s); a known job is always "
         "answered in its own service's shape",
     )
+    parser.add_argument(
+        "--no-list-api",
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="answer SERVICE's list call as where it does not exist (404); repeatable, or 'all'",
+    )
     parser.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
     return parser
 
@@ -60,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
         print(f"emulator: invalid port {args.port}", file=sys.stderr)
+        return 2
+    try:
+        no_list_api = parse_services(args.no_list_api)
+    except ValueError as error:
+        print(f"emulator: --no-list-api: {error}", file=sys.stderr)
         return 2
     config = EmulatorConfig(
         host=args.host,
@@ -77,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         token_ttl=args.token_ttl,
         verbose=args.verbose,
         service=args.service,
+        no_list_api=no_list_api,
     )
     stop = threading.Event()
 
@@ -96,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print("GaussDB task-center emulator (test credentials, not secrets)")
         for field in dataclasses.fields(EmulatorConfig):
-            if field.name not in ("host", "port", "verbose"):
+            if field.name not in ("host", "port", "verbose", "no_list_api"):
                 print(f"  {field.name:<16} {getattr(config, field.name)}")
         print(f"  task center      {emulator.url}/v3/{config.project_id}/jobs?id=...  (also /mysql/v3/...)")
         print(f"  IAM URL          {emulator.url}/v3  (password tokens: POST /v3/auth/tokens)")
-        print(f"  control          {emulator.url}/_emulator/ (jobs, faults, tokens, stats, reset)")
+        print(f"  list calls off   {', '.join(sorted(no_list_api)) or 'none'}")
+        print(f"  control          {emulator.url}/_emulator/ (jobs, faults, tokens, stats, reset, list-api)")
         print(f"listening on {emulator.url}", flush=True)
         # A timed wait keeps the main thread returning to the interpreter, where signal handlers run.
         while not stop.wait(0.5):

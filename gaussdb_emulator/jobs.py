@@ -212,6 +212,15 @@ class JobStore:
         with self._lock:
             return self._jobs.get(job_id)
 
+    def all(self) -> list[Job]:
+        """Every job, in creation order (a copy: the list calls read it while others create jobs)."""
+        with self._lock:
+            return list(self._jobs.values())
+
+    def now(self) -> datetime:
+        """The wall-clock time the jobs' ``created`` and ``ended`` are on."""
+        return self._wall_clock()
+
     def view(self, job: Job) -> dict[str, Any]:
         return render(job, self._clock() - job.started)
 

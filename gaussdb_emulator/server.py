@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from gaussdb_emulator import lists
 from gaussdb_emulator.auth import Authenticator, AuthError, Credentials, IamError, TokenStore
 from gaussdb_emulator.faults import Fault, FaultError, FaultQueue, parse_fault
 from gaussdb_emulator.jobs import JobConflict, JobError, JobStore
@@ -78,10 +79,13 @@ class EmulatorConfig:
     # The task center whose answer an id the emulator never heard of gets (a known job is answered in its own
     # service's shape): the emulator cannot tell an unknown id's service, as the real clouds do by host name.
     service: str = DEFAULT_SERVICE
+    # Services whose list call answers as where it does not exist (404): ``--no-list-api``.
+    no_list_api: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.service not in SHAPES:
             raise ValueError(f"unknown service {self.service!r}: expected one of {', '.join(SHAPES)}")
+        lists.parse_services(self.no_list_api)
 
     def credentials(self) -> Credentials:
         return Credentials(
@@ -111,14 +115,15 @@ class RequestStats:
         self._clock = clock
         self._total = 0
         self._jobs: dict[str, int] = {}
-        # (arrival time on one monotonic clock, job id or "") in arrival order; bounded so a long run stays small.
-        self._log: deque[tuple[float, str]] = deque(maxlen=self.LOG_SIZE)
+        # (arrival time on one monotonic clock, job id or None, kind) in arrival order; bounded so a long run
+        # stays small. kind: "job" (a per-job read), "list" (a list call, no job id).
+        self._log: deque[tuple[float, str | None, str]] = deque(maxlen=self.LOG_SIZE)
 
-    def record(self, job_id: str | None) -> None:
+    def record(self, job_id: str | None, kind: str = "job") -> None:
         job_id = (job_id or "")[:128]
         with self._lock:
             self._total += 1
-            self._log.append((self._clock(), job_id))
+            self._log.append((self._clock(), job_id or None, kind))
             if job_id:
                 self._jobs[job_id] = self._jobs.pop(job_id, 0) + 1  # re-inserted: the dict is oldest first
                 if len(self._jobs) > self.JOBS_SIZE:
@@ -126,7 +131,7 @@ class RequestStats:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": self._total, "jobs": dict(self._jobs), "log": [[t, job] for t, job in self._log]}
+            return {"total": self._total, "jobs": dict(self._jobs), "log": [list(entry) for entry in self._log]}
 
     def clear(self) -> None:
         with self._lock:
@@ -152,6 +157,7 @@ class _State:
         self.authenticator = Authenticator(config.credentials(), self.tokens)
         self.stats = RequestStats(clock)
         self.stopping = threading.Event()
+        self.list_off = lists.ListSwitch(config.no_list_api)
 
     def reset(self) -> None:
         self.jobs.clear()
@@ -354,6 +360,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, body: bytes) -> None:
         split = urlsplit(self.path)
         path = split.path
+        listed = lists.route(path, split.query, self.state.config.service)
+        if listed is not None:
+            if self._allow("GET"):
+                self._list_call(listed[0], unquote(listed[1]), split.query, body)
+            return
         match = TASK_CENTER.match(path)
         if match:
             if self._allow("GET"):
@@ -423,6 +434,38 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply(200, service_body(service, found[1]))
 
+    def _list_call(self, spec: lists.ListSpec, project_id: str, query: str, body: bytes) -> None:
+        """A list call (gaussdb_emulator.lists): the per-job read's gateway (faults, auth, project), then the list."""
+        state = self.state
+        state.stats.record(None, "list")
+        fault = state.faults.take()
+        if fault is not None:
+            self._fault(fault)
+            return
+        if state.list_off.is_off(spec.service):
+            self._reply(404, NOT_FOUND)
+            return
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            state.authenticator.authenticate(self.command, self.path, headers, body)
+        except AuthError as error:
+            self._reply(
+                401,
+                {"error_code": "APIGW.0301", "error_msg": f"Incorrect IAM authentication information: {error}"},
+            )
+            return
+        if project_id != state.config.project_id:
+            self._reply(
+                403,
+                {"error_code": "APIGW.0302", "error_msg": "The IAM user is not authorized to access the API."},
+            )
+            return
+        visible = ((job, view) for job in state.jobs.all() if (view := state.jobs.lookup(job.id, project_id)))
+        try:
+            self._reply(200, lists.answer(spec, query, visible, state.jobs.now()))
+        except lists.ListError as error:
+            self._reply(error.status, error.body)
+
     def _fault(self, fault: Fault) -> None:
         kind = fault.kind
         if kind == "500":
@@ -480,6 +523,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/_emulator/tokens": self._control_tokens,
             "/_emulator/stats": self._control_stats,
             "/_emulator/reset": self._control_reset,
+            "/_emulator/list-api": self._control_list_api,
         }
         handler = routes.get(path)
         if handler is not None:
@@ -554,6 +598,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _control_stats(self, body: bytes) -> None:
         if self._allow("GET"):
             self._reply(200, self.state.stats.snapshot())
+
+    def _control_list_api(self, body: bytes) -> None:
+        """GET: the services whose list call is off; POST ``{"service": NAME|"all", "enabled": bool}``."""
+        if not self._allow("GET", "POST"):
+            return
+        switch = self.state.list_off
+        if self.command == "POST":
+            payload = self._payload(body)
+            if payload is None:
+                return
+            try:
+                switch.set(payload)
+            except ValueError as error:
+                self._reply(400, {"error_code": "EMU.0400", "error_msg": str(error)})
+                return
+        self._reply(200, {"off": switch.off()})
 
     def _control_reset(self, body: bytes) -> None:
         if self._allow("POST"):
@@ -661,6 +721,11 @@ class Emulator:
 
     def stats(self) -> dict[str, Any]:
         return self._state.stats.snapshot()
+
+    def set_list_api(self, service: str, enabled: bool) -> list[str]:
+        """Switch the list call of ``service`` (or ``"all"``) on or off; returns the services now off."""
+        self._state.list_off.set({"service": service, "enabled": enabled})
+        return self._state.list_off.off()
 
     def reset(self) -> None:
         """Forget jobs, pending faults and request counts (issued tokens stay valid)."""

@@ -599,8 +599,9 @@ def test_stats_count_every_task_center_request(emu: Emulator, http: requests.Ses
     body = stats.json()
     log = body.pop("log")
     assert body == {"total": 5, "jobs": {job["id"]: 3, "other": 1}}
-    # The log: every task-center request in arrival order (the one without an id as ""), on one monotonic clock.
-    assert [entry[1] for entry in log] == [job["id"], job["id"], job["id"], "other", ""]
+    # The log: every task-center request in arrival order (the one without an id as null), on one monotonic clock.
+    assert [entry[1] for entry in log] == [job["id"], job["id"], job["id"], "other", None]
+    assert {entry[2] for entry in log} == {"job"}
     assert [entry[0] for entry in log] == sorted(entry[0] for entry in log)
     assert emu.stats() == {**body, "log": log}
 

@@ -301,7 +301,7 @@ def test_retries_go_through_the_budget(emulator: Emulator, emu_env: dict[str, st
     emulator.add_fault("500", count=8)
     result = cli(["wait", *ids, "--max-rate", "6", "--progress", "none"], emu_env)
     assert result.code == 0, result.stderr
-    times = [t for t, _ in emulator.stats()["log"][start:]]
+    times = [t for t, _, _ in emulator.stats()["log"][start:]]
     assert len(times) == 16  # 8 failed reads retried, 8 answered
     assert most_in_window(times, 2.0) <= 12
 
@@ -320,5 +320,5 @@ def test_a_refresh_reads_every_job_side_by_side_within_the_cap(
     start = len(emulator.stats()["log"])
     result = provider.read("jobs-x", {"job_ids": ids, "jobs": [], "status": "Running", "failed": {}})
     assert result.outs is not None and result.outs["status"] == "Completed"
-    times = [t for t, _ in emulator.stats()["log"][start:]]
+    times = [t for t, _, _ in emulator.stats()["log"][start:]]
     assert len(times) == 20 and most_in_window(times, 1.0) <= 10

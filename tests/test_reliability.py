@@ -121,7 +121,7 @@ def test_load_200_jobs_plus_concurrent_waiters(tmp_path: Path) -> None:
             "HW_PROJECT_ID": cfg.project_id,
             "HW_ACCESS_KEY": cfg.access_key,
             "HW_SECRET_KEY": cfg.secret_key,
-            # A load on the emulator, not the gateway: the request budget's default (0.6/s) would stretch it out.
+            # A load on the emulator, not the gateway: the request budget's default (1/s) would stretch it out.
             "GAUSSDB_MAX_RATE": "100",
         }
         big = [emu.create_job(duration=4, progress="linear")["id"] for _ in range(200)]

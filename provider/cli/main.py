@@ -27,7 +27,7 @@ from provider.cli import exit_codes
 from provider.cli.display import SafeStream, clean, make_display
 from provider.cli.exit_codes import ExitCode
 from provider.config.credentials import redact, secret_values
-from provider.config.settings import resolve_service
+from provider.config.settings import LIST_API_ENV, LIST_API_MODES, resolve_service
 from provider.core import durations, services, validate
 from provider.core.errors import (
     ApiError,
@@ -78,7 +78,7 @@ GAUSSDB_API_PATH, GAUSSDB_SERVICE; credentials only from the environment: HW_ACC
 (and HW_SECURITY_TOKEN), HW_AUTH_TOKEN, or HW_USER_NAME/HW_PASSWORD/HW_DOMAIN_NAME (HW_AUTH_URL).
 """
 # Flags that mean something only to wait: refused on show instead of being ignored.
-WAIT_ONLY = ("timeout", "not_found_grace", "outage_limit", "accept_scheduled", "max_rate", "progress")
+WAIT_ONLY = ("timeout", "not_found_grace", "outage_limit", "accept_scheduled", "max_rate", "list_api", "progress")
 
 
 class _Exit(Exception):
@@ -206,6 +206,12 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PER_SECOND",
         help=f"requests per second for all jobs together, {validate.MIN_RATE:g} to {validate.MAX_RATE:g} "
         f"({MAX_RATE_ENV}; default {DEFAULT_MAX_RATE:g})",
+    )
+    how.add_argument(
+        "--list-api",
+        default=s,
+        choices=LIST_API_MODES,
+        help=f"read many jobs with one list call a round ({LIST_API_ENV}; default auto: where offered)",
     )
     show = parser.add_argument_group("output")
     show.add_argument(

@@ -129,3 +129,31 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
         api_path=validate.api_path(api_path or row.explicit_api_path),
         auth_url=validate.endpoint(auth_url, "IAM URL", setting="auth_url") if auth_url is not None else None,
     )
+
+
+# Batch reads (docs/batch-reads.md): "auto" uses a task center's list call and falls back to per-job reads where
+# it is refused; "on" uses it and reports a refusal as an error; "off" reads every job by itself.
+LIST_API_MODES = ("auto", "on", "off")
+LIST_API_CONFIG = "gaussdb:listApi"
+LIST_API_ENV = "GAUSSDB_LIST_API"
+
+
+def parse_list_api(value: object, what: str = "list API mode") -> str:
+    """``auto``, ``on`` or ``off`` (any case); ConfigError naming ``what`` and the choices otherwise."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text not in LIST_API_MODES:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ConfigError(f"invalid {what} {shown}: expected one of {', '.join(LIST_API_MODES)}")
+    return text
+
+
+def list_api(config: Mapping[str, Any], env: Mapping[str, str], flag: str | None = None) -> str:
+    """The batch-read mode: ``flag`` (the CLI's ``--list-api``) > stack config ``gaussdb:listApi`` >
+    ``GAUSSDB_LIST_API`` > ``auto``."""
+    if flag is not None:
+        return parse_list_api(flag, "--list-api")
+    if config.get(LIST_API_CONFIG) not in (None, ""):
+        return parse_list_api(config[LIST_API_CONFIG], LIST_API_CONFIG)
+    if env.get(LIST_API_ENV, "").strip():
+        return parse_list_api(env[LIST_API_ENV], LIST_API_ENV)
+    return "auto"

@@ -48,6 +48,38 @@ def _otc(prefix: str, regions: str) -> Mapping[str, str]:
 
 
 @dataclass(frozen=True)
+class ListCall:
+    """A task center's list call: many jobs in one answer (``reference/LIST-APIS.md``; docs/batch-reads.md has the
+    page of each). None accepts several ids or returns ``entities``; each filters by a window on the jobs'
+    creation time, written in the service's own format, and pages."""
+
+    # Below the endpoint, whatever the per-job read's API path (the list calls exist only at these paths).
+    path: str
+    # Where the answer keeps its items, and each item's fields (mapped onto the Job model's).
+    items: str
+    id_field: str
+    name_field: str
+    progress_field: str
+    created_field: str
+    ended_field: str
+    # The item's instance: a nested object with its key names, or flat ``instance_id``/``instance_name`` ("").
+    instance_field: str
+    instance_id: str
+    instance_name: str
+    # "iso": yyyy-mm-ddThh:mm:ssZ (Z an offset such as +0100); "ms": UNIX milliseconds, UTC.
+    time_format: str
+    # The largest page the call documents, and how ``offset`` counts ("records" from 0, "pages" from 1).
+    page_size: int
+    offset_kind: str = "records"
+    # Both ends of the window are required, and at most this many days apart (DDS, GeminiDB: 30).
+    window_required: bool = False
+    max_span_days: float | None = None
+    # The list's item is the per-job read's whole record (GeminiDB: one API, one shape): an ended job needs no
+    # read of its own.
+    whole_record: bool = False
+
+
+@dataclass(frozen=True)
 class Service:
     """One task center: how to call it, how to read its answer, where it lives."""
 
@@ -69,6 +101,8 @@ class Service:
     # The official SDK package that reads this task center (a test oracle, never imported by the provider).
     sdk: str
     derived_api_path: str = field(default="/v3")
+    # The list call (batch reads); every service has one on Huawei Cloud (LIST-APIS.md).
+    list_call: ListCall | None = None
 
 
 _MYSQL = Service(
@@ -101,6 +135,23 @@ _MYSQL = Service(
     # table existed (kept so that no configuration that worked breaks). The pages document no other region.
     otc=_otc("gaussdb-mysql", "eu-de eu-nl eu-ch2"),
     sdk="huaweicloudsdkgaussdb",
+    # ListImmediateJobs. limit 10, 20 or 50; offset "default 1", read as a page number from 1 as Terraform's data
+    # source pages it (unverified).
+    list_call=ListCall(
+        path="/v3/{project_id}/immediate-jobs",
+        items="jobs",
+        id_field="job_id",
+        name_field="job_name",
+        progress_field="process",
+        created_field="created_time",
+        ended_field="ended_time",
+        instance_field="",
+        instance_id="instance_id",
+        instance_name="instance_name",
+        time_format="iso",
+        page_size=50,
+        offset_kind="pages",
+    ),
 )
 
 # Regions whose openGauss host is gaussdb.{region} (the GaussDB (for MySQL) prefix), not gaussdb-opengauss.
@@ -124,6 +175,21 @@ _OPENGAUSS = Service(
     ),
     otc=_otc("gaussdb", "eu-de"),
     sdk="huaweicloudsdkgaussdbforopengauss",
+    # ListTasks: limit 1-100, window in UNIX milliseconds.
+    list_call=ListCall(
+        path="/v3/{project_id}/tasks",
+        items="tasks",
+        id_field="job_id",
+        name_field="name",
+        progress_field="process",
+        created_field="created_at",
+        ended_field="ended_at",
+        instance_field="instance_info",
+        instance_id="instance_id",
+        instance_name="instance_name",
+        time_format="ms",
+        page_size=100,
+    ),
 )
 
 _NOSQL = Service(
@@ -146,6 +212,23 @@ _NOSQL = Service(
     # The GeminiDB page shows no host, so no Open Telekom Cloud region can be derived: set ``endpoint``.
     otc=_otc("gaussdb-nosql", ""),
     sdk="huaweicloudsdkgaussdbfornosql",
+    # ListJobs: the per-job read's path without ``id``; limit 10, 20 or 50; a window of at most 30 days.
+    list_call=ListCall(
+        path="/v3/{project_id}/jobs",
+        items="jobs",
+        id_field="id",
+        name_field="name",
+        progress_field="progress",
+        created_field="start_time",
+        ended_field="end_time",
+        instance_field="instance",
+        instance_id="id",
+        instance_name="name",
+        time_format="iso",
+        page_size=50,
+        max_span_days=30,
+        whole_record=True,
+    ),
 )
 
 _RDS = Service(
@@ -169,6 +252,22 @@ _RDS = Service(
     ),
     otc=_otc("rds", "eu-de"),
     sdk="huaweicloudsdkrds",
+    # ListTasks ("Querying Instant Tasks"): limit 1-50, window in UNIX milliseconds, end_time required with
+    # start_time.
+    list_call=ListCall(
+        path="/v3/{project_id}/tasklist",
+        items="tasks",
+        id_field="id",
+        name_field="name",
+        progress_field="process",
+        created_field="create_time",
+        ended_field="end_time",
+        instance_field="",
+        instance_id="instance_id",
+        instance_name="instance_name",
+        time_format="ms",
+        page_size=50,
+    ),
 )
 
 _DDS = Service(
@@ -190,6 +289,23 @@ _DDS = Service(
     ),
     otc=_otc("dds", "eu-de"),
     sdk="huaweicloudsdkdds",
+    # ListTasks at /v3.1: limit 1-100; start_time and end_time required, at most 30 days apart.
+    list_call=ListCall(
+        path="/v3.1/{project_id}/jobs",
+        items="jobs",
+        id_field="id",
+        name_field="name",
+        progress_field="progress",
+        created_field="created_at",
+        ended_field="ended_at",
+        instance_field="",
+        instance_id="instance_id",
+        instance_name="instance_name",
+        time_format="iso",
+        page_size=100,
+        window_required=True,
+        max_span_days=30,
+    ),
 )
 
 SERVICES: Mapping[str, Service] = MappingProxyType({s.name: s for s in (_MYSQL, _OPENGAUSS, _NOSQL, _RDS, _DDS)})

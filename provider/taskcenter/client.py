@@ -78,16 +78,21 @@ class TaskCenterClient:
 
     def _get_job(self, job_id: str, deadline: float | None, retries: int) -> Job:
         job_id = validate.job_id(job_id)
-        url = self.settings.jobs_url()
+        response = self.fetch(self.settings.jobs_url(), {"id": job_id}, deadline=deadline, retries=retries)
+        return parse_response(
+            response, job_id, self._service, self.scrub, retry_after_limit=float(self._transport.retry_after_max)
+        )
+
+    def fetch(
+        self, url: str, params: dict[str, str], *, deadline: float | None = None, retries: int = 0
+    ) -> requests.Response:
+        """GET ``url`` with ``params`` through the transport (sent again at most ``retries`` times, within
+        ``deadline``), with this client's credentials; the answer whatever its status, its body read and not
+        nested too deep. Raises ``ApiError`` (transient) when there is no such answer. The per-job read and the
+        list calls use it; what the answer holds is the caller's to parse and scrub (``scrub``)."""
         try:
             response = self._transport.fetch(
-                self._session,
-                "GET",
-                url,
-                deadline=deadline,
-                retries=retries,
-                params={"id": job_id},
-                auth=self._auth,
+                self._session, "GET", url, deadline=deadline, retries=retries, params=params, auth=self._auth
             )
         except ResponseTooLarge:
             raise ApiError(
@@ -113,9 +118,7 @@ class TaskCenterClient:
                 status=response.status_code,
                 transient=True,
             )
-        return parse_response(
-            response, job_id, self._service, self.scrub, retry_after_limit=float(self._transport.retry_after_max)
-        )
+        return response
 
     def close(self) -> None:
         self._session.close()

@@ -14,13 +14,14 @@ What it does, in short:
 - **adaptive** (after botocore's adaptive retry mode, its ``ClientRateLimiter``): a 429 or a throttling error
   code (``feedback(throttled=True)``) lowers the rate to ``BETA`` (0.7) x the rate actually being sent, then it
   recovers along botocore's cubic curve: back to the rate it had when throttled, then faster up to the cap.
-  botocore's constant (C = 0.4) recovers in a second or two at these rates; the gateway counts over minutes
-  (``limit:200, time:5 minute``), so C is scaled to the cap so that one throttle at the cap recovers in 30 s
-  (``RECOVERY_SECONDS``). Throttles in a row compound (the rate falls to ``MIN_RATE`` at worst), as in
+  botocore's constant (C = 0.4) recovers in a second or two at these rates; Huawei Cloud's gateway counts over
+  minutes (its throttling message reads ``policy user over ratelimit,limit:60,time:1 minute`` on the DataArts
+  Studio FAQ page for MRS; docs/batch-reads.md), so C is scaled to the cap so that one throttle at the cap
+  recovers in 30 s (``RECOVERY_SECONDS``). Throttles in a row compound (the rate falls to ``MIN_RATE`` at worst), as in
   botocore: a gateway that counts over a sliding window keeps refusing until its window has drained.
 
 A single wait is never slowed by the default budget: its policy polls at most once every 2 s (1.8 s with jitter),
-slower than the default cap's spacing (1.05 / 0.6 s = 1.75 s).
+slower than the default cap's spacing (1.05 / 1.0 s = 1.05 s).
 
 Time is injected (a ``provider.waiting.clock.Clock``): on a ``VirtualClock`` the budget runs in virtual time, and
 only ever blocks in the clock's ``sleep``, so a virtual clock that advances when every thread sleeps drives many
@@ -44,11 +45,17 @@ from typing import Any
 from provider.core import validate
 from provider.waiting.clock import SYSTEM_CLOCK, Cancel, Clock, linked
 
-# Requests per second across every wait of the process. Users of the Huawei Cloud provider report the gateway's
-# limit for these calls as 200 per 5 minutes per account (0.67/s): 0.6/s (180 per 5 minutes) stays under it with
-# room for the console and other tools of the account, and is still above one wait's fastest pace (one request
-# per 2 s), so a single job's figures are today's. Fifty jobs share 0.6/s; the benchmark shows what that costs.
-DEFAULT_MAX_RATE = 0.6
+# Requests per second across every wait of the process: 60 a minute, the one per-user limit documented for a task
+# center of these services: Huawei Cloud's RDS API reference, "API Calling" (support.huaweicloud.com/intl/en-us/
+# api-rds/rds_00_0002.html): "Standard request throttling policy: 60 calls per minute for a single user and 8,000
+# calls per minute for an API". The other four services publish no number (docs/batch-reads.md). Other sources
+# bracket it: the API gateway's default of 200 calls per second per API (APIG user guide, "Creating a Request
+# Throttling Policy") bounds an API, not a user; MRS documents 60 a minute per user for its cluster calls and 1,000
+# a minute for its queries (api-mrs/mrs_02_0006.html); APIGW.0308 (429) is the throttling answer, lowered here by
+# ``feedback``. With MARGIN the requests arrive at <= 57 a minute, list calls and per-job reads together (each is
+# its own API, with its own limit). It is above one wait's fastest pace (a request every 2 s): a single job's
+# figures are today's. Many jobs are served by list calls (batch reads); python -m benchmarks.batch measures it.
+DEFAULT_MAX_RATE = 1.0
 MAX_RATE_ENV = "GAUSSDB_MAX_RATE"
 MAX_RATE_CONFIG = "gaussdb:maxRate"
 MAX_RATE_LIMIT = validate.MAX_RATE
