@@ -271,7 +271,7 @@ def test_thirty_real_waits_share_a_cap_in_the_emulator_log(emulator: Emulator, e
     finally:
         client.close()
     assert all(f.status == "Completed" for f in finals)
-    times = [t for t, job_id in emulator.stats()["log"]]
+    times = [t for t, job_id, _kind in emulator.stats()["log"]]
     assert len(times) >= 30
     # At the cap, not under it: thirty waits wanting to poll at once were held to 15 a second.
     assert 13 <= most_in_window(times, 1.0) <= 15

@@ -59,7 +59,7 @@ def check(plugin: PluginProcess, news: dict[str, Any], name: str = "replicas") -
 
 def first_polls(emu: Emulator) -> dict[str, float]:
     first: dict[str, float] = {}
-    for t, job_id in emu.stats()["log"]:
+    for t, job_id, _kind in emu.stats()["log"]:
         first.setdefault(job_id, t)
     return first
 

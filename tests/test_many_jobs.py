@@ -52,7 +52,7 @@ def test_forty_jobs_at_four_requests_a_second_keep_the_cap_and_all_complete(
     result = cli(["wait", ",".join(ids[:20]), *ids[20:], "--max-rate", "4", "--progress", "none"], emu_env)
     assert result.code == 0, result.stderr
     assert [f["job_id"] for f in result.jobs()] == ids and all(f["status"] == "Completed" for f in result.jobs())
-    times = [t for t, job_id in emulator.stats()["log"][start:] if job_id in set(ids)]
+    times = [t for t, job_id, _kind in emulator.stats()["log"][start:] if job_id in set(ids)]
     assert len(times) >= 40
     busiest = max(sum(1 for u in times if t <= u < t + 2.0) for t in times)
     assert busiest <= 8, f"{busiest} requests in one 2 s window at a cap of 4/s"

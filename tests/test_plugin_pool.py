@@ -83,7 +83,7 @@ def wait_until(condition: Callable[[], bool], bound: float = 20.0) -> None:
 
 def first_polls(emu: Emulator, ids: list[str]) -> dict[str, float]:
     first: dict[str, float] = {}
-    for t, job_id in emu.stats()["log"]:
+    for t, job_id, _kind in emu.stats()["log"]:
         if job_id in ids:
             first.setdefault(job_id, t)
     return first
