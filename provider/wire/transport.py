@@ -377,7 +377,9 @@ class Transport:
         if deadline is None and outer is None:
             deadline = now + self.call_seconds
         proxies = proxies_for(url)
-        retry = self.retry() if repeatable else Retry(0, read=False, redirect=0, raise_on_status=False)
+        # Not repeatable: total=0, every method counted, so that any error ends the call as MaxRetryError and leaves
+        # as the requests error below (read=False, or a method outside allowed_methods, re-raises a bare urllib3 one).
+        retry = self.retry() if repeatable else Retry(total=0, redirect=0, allowed_methods=None, raise_on_status=False)
         with deadlines.within(deadline) as limit:
             assert limit is not None
             while True:
