@@ -68,6 +68,11 @@ class OperationUncertain(GaussDBError):
 
     exit_code = ExitCode.API
 
+    def __init__(self, message: str, sent_at: datetime | None = None) -> None:
+        super().__init__(message)
+        # When the request was sent (UTC): its job, if it started one, was created after this.
+        self.sent_at = sent_at
+
 
 class OperationBusy(GaussDBError):
     """The instance stayed busy with another operation until the timeout: this one was not started."""
@@ -412,14 +417,14 @@ class OperationClient:
                         f"could not reach {self._host} to {operation} instance {instance_id}: nothing was sent",
                         transient=True,
                     ) from None
-                return self._adopt(op, instance_id, sent_at, f"its answer was lost ({_lost_reason(exc)})")
+                return self.adopt(operation, instance_id, sent_at, f"its answer was lost ({_lost_reason(exc)})")
             if self._pacer is not None:
                 self._pacer.feedback(throttled=response.status_code == 429)
             status = response.status_code
             if status in (200, 201, 202):
                 answer = _answer_body(response)
                 if answer is None:
-                    return self._adopt(op, instance_id, sent_at, f"its answer (HTTP {status}) could not be read")
+                    return self.adopt(operation, instance_id, sent_at, f"its answer (HTTP {status}) could not be read")
                 return self._started(op, instance_id, answer)
             code = _error_code(response)
             if (status == 409 and code in BUSY_CODES) or status == 429:
@@ -434,7 +439,7 @@ class OperationClient:
                     self._sleep(pause)
                 continue
             if status >= 500:
-                return self._adopt(op, instance_id, sent_at, f"it was answered HTTP {status}")
+                return self.adopt(operation, instance_id, sent_at, f"it was answered HTTP {status}")
             raise self._refused(operation, instance_id, response, code)
 
     def _busy_message(self, operation: str, instance_id: str, timeout: float, busy: str | None) -> str:
@@ -456,25 +461,24 @@ class OperationClient:
         kept = {key: answer[key] for key in op.answer if key in answer}
         return Started(op.name, instance_id, job_id.strip(), kept)
 
-    def _adopt(self, op: Operation, instance_id: str, sent_at: datetime, what: str) -> Started:
-        """The request was sent and its fate is unknown: find its job, never send it again."""
+    def adopt(self, operation: str, instance_id: str, sent_at: datetime, what: str = "its answer was lost") -> Started:
+        """A request sent at ``sent_at`` whose fate is unknown: find the job it started, never send it again.
+        Raises ``OperationUncertain`` (with how to adopt the job by hand) when it cannot be found."""
+        op = lookup(operation)
         where = f"{op.name} of instance {instance_id} was sent but {what}: the operation may have started"
+        hint = adopt_hint(op.name, instance_id, sent_at)
         try:
             jobs = self._lister(sent_at - ADOPT_SLACK)
         except GaussDBError as exc:
-            raise OperationUncertain(
-                f"{where}; looking for its job failed ({exc}); " + adopt_hint(op.name, instance_id, sent_at)
-            ) from None
+            raise OperationUncertain(f"{where}; looking for its job failed ({exc}); {hint}", sent_at) from None
         if jobs is None:
-            raise OperationUncertain(
-                f"{where}; this task center has no list call to find its job; "
-                + adopt_hint(op.name, instance_id, sent_at)
-            )
-        found = find_started_job(jobs, instance_id=instance_id, names=op.job_names, sent_at=sent_at)
+            raise OperationUncertain(f"{where}; this task center has no list call to find its job; {hint}", sent_at)
+        try:
+            found = find_started_job(jobs, instance_id=instance_id, names=op.job_names, sent_at=sent_at)
+        except OperationUncertain as exc:
+            raise OperationUncertain(f"{where}; {exc}", sent_at) from None
         if found is None:
-            raise OperationUncertain(
-                f"{where}; no job of it is listed yet; " + adopt_hint(op.name, instance_id, sent_at)
-            )
+            raise OperationUncertain(f"{where}; no job of it is listed yet; {hint}", sent_at)
         return Started(op.name, instance_id, found.job_id, {}, adopted=True)
 
     def _refused(self, operation: str, instance_id: str, response: requests.Response, code: str | None) -> GaussDBError:
