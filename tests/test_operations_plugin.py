@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from demo.plugin import PluginError, PluginProcess, serialize_provider  # noqa: E402
+from demo.plugin import PluginError, PluginProcess  # noqa: E402
+from demo.program import run_program  # noqa: E402
 from gaussdb_emulator.server import Emulator, EmulatorConfig  # noqa: E402
-from provider.resource import GaussDBOperationProvider  # noqa: E402
 from provider.resources.operation import OUTPUTS  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,13 +40,52 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
+PROGRAM = """
+import pulumi
+from provider import GaussDBOperation
+
+restart = GaussDBOperation("restart-db", instance_id="0b0a9e3f2c5d4b1e8f7a6c5d4e3f2a1bin07", operation="restart",
+                           triggers=["release-42"], timeout=600)
+pulumi.export("job_id", restart.job_id)
+"""
+
+
 @pytest.fixture(scope="module")
-def plugin(emu: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginProcess]:
+def program_provider(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``__provider`` exactly as a program produces it under Pulumi's mocks: a reference to the frozen path."""
+    import base64
+
+    from pulumi.runtime.mocks import Mocks
+
+    class RecordingMocks(Mocks):
+        inputs: dict[str, dict[str, Any]] = {}
+
+        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+            self.inputs[args.name] = dict(args.inputs)
+            return f"{args.name}-id", dict(args.inputs)
+
+        def call(self, args: Any) -> tuple[dict[str, Any], None]:
+            return {}, None
+
+    program = tmp_path_factory.mktemp("program") / "__main__.py"
+    program.write_text(PROGRAM)
+    mocks = RecordingMocks()
+    run_program(mocks, {}, program=program)
+    inputs = mocks.inputs["restart-db"]
+    assert (inputs["operation"], inputs["triggers"], inputs["timeout"]) == ("restart", ["release-42"], 600)
+    provider = inputs["__provider"]
+    pickled = base64.b64decode(provider)
+    assert b"provider.resource" in pickled and b"GaussDBOperationProvider" in pickled and len(pickled) < 200
+    return str(provider)
+
+
+@pytest.fixture(scope="module")
+def plugin(emu: Emulator, program_provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginProcess]:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))}
     env["GAUSSDB_MAX_RATE"] = "50"
-    provider = serialize_provider(GaussDBOperationProvider())
+    provider = program_provider
     with PluginProcess(tmp_path_factory.mktemp("plugin-cwd"), env=env, default_provider=provider) as process:
         cfg = emu.config
         process.configure(
