@@ -54,7 +54,7 @@ def test_run_restart_waits_for_its_job_and_prints_it_as_wait_does(emulator: Emul
 
 
 def test_run_restart_during_another_operation_waits_out_the_409(emulator: Emulator, emu_env: dict[str, str]) -> None:
-    db = emulator.create_instance(op_duration=0.5)
+    db = emulator.create_instance(op_duration=0.3)
     other = operation_client_for({}, {}, emu_env).start("change-port", db["id"], {"port": 8836}, timeout=10)
     result = cli(["run", "restart", db["id"], "-q"], emu_env)
     assert result.code == 0, result.stderr

@@ -9,7 +9,9 @@ metadata and plays the engine's next ``up`` (Check, Diff, Update with those prop
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,7 @@ def program_provider(tmp_path_factory: pytest.TempPathFactory) -> str:
     inputs = mocks.inputs["restart-db"]
     assert (inputs["operation"], inputs["triggers"], inputs["timeout"]) == ("restart", ["release-42"], 600)
     provider = inputs["__provider"]
+    assert isinstance(provider, str)
     pickled = base64.b64decode(provider)
     assert b"provider.resource" in pickled and b"GaussDBOperationProvider" in pickled and len(pickled) < 200
     return str(provider)
@@ -81,23 +84,27 @@ def program_provider(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def plugin(emu: Emulator, program_provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginProcess]:
-    import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))}
-    env["GAUSSDB_MAX_RATE"] = "50"
-    provider = program_provider
-    with PluginProcess(tmp_path_factory.mktemp("plugin-cwd"), env=env, default_provider=provider) as process:
-        cfg = emu.config
-        process.configure(
-            {
-                "gaussdb:endpoint": emu.url,
-                "gaussdb:projectId": cfg.project_id,
-                "gaussdb:accessKey": cfg.access_key,
-                "gaussdb:secretKey": cfg.secret_key,
-            },
-            secret_keys=["gaussdb:secretKey"],
-        )
+    env = plugin_env(tmp_path_factory.mktemp("journal"))
+    with PluginProcess(tmp_path_factory.mktemp("plugin-cwd"), env=env, default_provider=program_provider) as process:
+        configure(process, emu)
         yield process
+
+
+def plugin_env(journal: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HW_", "OS_", "GAUSSDB_"))}
+    return {**env, "GAUSSDB_MAX_RATE": "50", "GAUSSDB_JOURNAL_DIR": str(journal)}
+
+
+def configure(process: PluginProcess, emu: Emulator) -> None:
+    cfg = emu.config
+    config = {
+        "gaussdb:endpoint": emu.url,
+        "gaussdb:projectId": cfg.project_id,
+        "gaussdb:accessKey": cfg.access_key,
+        "gaussdb:secretKey": cfg.secret_key,
+    }
+    process.configure(config, secret_keys=["gaussdb:secretKey"])
 
 
 def _serialize(props: dict[str, Any]) -> Any:
@@ -211,7 +218,7 @@ def test_a_failed_job_keeps_its_id_in_state_and_the_next_up_starts_nothing(
 
 
 def test_a_timed_out_wait_resumes_on_the_next_up_for_the_same_job(plugin: PluginProcess, emu: Emulator) -> None:
-    db = emu.create_instance(op_duration=1.5)
+    db = emu.create_instance(op_duration=1.1)
     inputs = checked(plugin, {"instance_id": db["id"], "operation": "restart", "timeout": 1})
     with pytest.raises(InitFailed) as timed_out:
         create(plugin, inputs)
@@ -255,3 +262,40 @@ def test_delete_touches_nothing(plugin: PluginProcess, emu: Emulator) -> None:
     before = emu.stats()["total"]
     plugin.delete(URN, id_, outputs)
     assert emu.stats()["total"] == before and accepted(emu, db["id"]) == 1
+
+
+def test_a_plugin_stopped_mid_wait_resumes_the_same_job_on_the_next_up(
+    emu: Emulator, program_provider: str, tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the plugin too and stops it at once: the engine hears nothing and calls Create again next
+    time. The journal makes that Create wait for the job the first one started."""
+    db = emu.create_instance(op_duration=2.0)
+    env, project = plugin_env(tmp_path / "journal"), tmp_path / "project"
+    project.mkdir()
+    news = {"instance_id": db["id"], "operation": "change-port", "parameters": {"port": 8836}}
+    outcome: list[BaseException] = []
+    with PluginProcess(project, env=env, default_provider=program_provider) as first:
+        configure(first, emu)
+        inputs = checked(first, news)
+
+        def run() -> None:
+            try:
+                create(first, inputs)
+            except BaseException as exc:  # noqa: BLE001 - what the engine would see
+                outcome.append(exc)
+
+        creating = threading.Thread(target=run)
+        creating.start()
+        first.wait_for_stderr(lambda lines: any("Running" in line for line in lines))
+    creating.join(30)
+    assert outcome and not isinstance(outcome[0], InitFailed)  # no partial state reached the engine
+    job_id = emu.instance(db["id"])["job_id"]  # type: ignore[index]
+    assert job_id and accepted(emu, db["id"]) == 1
+    with PluginProcess(project, env=env, default_provider=program_provider) as second:
+        configure(second, emu)
+        id_, outputs = create(second, checked(second, news))
+        lines = second.wait_for_stderr(lambda lines: any("earlier run" in line for line in lines))
+    assert (id_, outputs["job_id"], outputs["status"]) == (job_id, job_id, "Completed")
+    assert accepted(emu, db["id"]) == 1 and emu.instance(db["id"])["port"] == 8836  # type: ignore[index]
+    assert any(job_id in line for line in lines if "earlier run" in line)
+    assert not list((tmp_path / "journal").glob("*.json"))  # completed: the record is gone

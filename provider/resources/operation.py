@@ -28,7 +28,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from provider.core import validate
 from provider.core.errors import ConfigError, JobNotFound
-from provider.resources import partial_state, plugin_pool
+from provider.resources import journal, partial_state, plugin_pool
 from provider.resources.dynamic import (
     SHARED_INPUTS,
     UNKNOWN,
@@ -38,6 +38,7 @@ from provider.resources.dynamic import (
     _check_inputs,
     _fail,
     _known,
+    _log_info,
     _same,
     _scrub,
 )
@@ -129,6 +130,8 @@ class GaussDBOperationProvider(GaussDBJobProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if any(not _same(key, olds.get(key), news.get(key)) for key in OPERATION_INPUTS):
+            # The old operation's record (if it never completed) must not be resumed should its inputs come back.
+            journal.remove(journal.key(olds))
             started, sent = self._begin(news)
             return UpdateResult(self._finish(id_, news, started, sent))
         kept = {**{key: olds.get(key) for key in OUTPUTS}, **{key: news.get(key) for key in INPUTS}}
@@ -162,23 +165,43 @@ class GaussDBOperationProvider(GaussDBJobProvider):
             _fail(exc, self._config, str(job_id))
         return ReadResult(id_, {**props, **job.fields()})
 
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """An operation cannot be undone; forgetting it is all delete means."""
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """An operation cannot be undone; forgetting it (and its journal entry) is all delete means."""
+        journal.remove(journal.key(props))
 
     # -- starting and waiting ---------------------------------------------------------------------------
 
     def _begin(self, props: Mapping[str, Any]) -> tuple[Started, str]:
-        """The operation started (or the job to adopt); raises a clean error when nothing started, and
-        ``ResourceInitFailed`` when it may have (the time it was sent goes into the state)."""
+        """The operation started (or the job to adopt, or the job an earlier run started and never reported);
+        raises a clean error when nothing started, and ``ResourceInitFailed`` when it may have (the time it was
+        sent goes into the state)."""
         operation, instance_id = str(props.get("operation")), str(props.get("instance_id"))
-        requested_at = datetime.now(UTC).isoformat()
         adopt = props.get("adopt_job_id")
         if adopt:
-            return Started(operation, instance_id, str(adopt), {}, adopted=True), requested_at
+            return Started(operation, instance_id, str(adopt), {}, adopted=True), datetime.now(UTC).isoformat()
         if partial_state.in_plugin() and not partial_state.reporting():
             raise GaussDBJobError(
                 f"{operation} of instance {instance_id} not started: this plugin cannot keep the job id in the "
                 "state if the wait fails (partial state unavailable), so the operation could run twice"
+            ) from None
+        name = journal.key(props)
+        earlier = journal.read(name)
+        if earlier is not None:
+            # An earlier run sent this very operation and was stopped before the engine heard of it.
+            if earlier.job_id:
+                _log_info(
+                    f"GaussDBOperation: {operation} of instance {instance_id} was started by an earlier run "
+                    f"(job {earlier.job_id}): waiting for that job instead of starting it again"
+                )
+                return Started(operation, instance_id, earlier.job_id, earlier.answer), earlier.requested_at
+            return self._find_lost("", props, earlier.requested_at, name), earlier.requested_at
+        requested_at = datetime.now(UTC).isoformat()
+        try:
+            journal.write(name, journal.Entry(requested_at))
+        except OSError as exc:
+            raise GaussDBJobError(
+                f"{operation} of instance {instance_id} not started: cannot record it before sending it in "
+                f"{journal.directory()} ({exc.strerror}); set {journal.DIR_ENV} to a writable directory"
             ) from None
         try:
             client = operation_client_for(
@@ -201,6 +224,7 @@ class GaussDBOperationProvider(GaussDBJobProvider):
                 client.close()
         except OperationUncertain as exc:
             sent = (exc.sent_at or datetime.now(UTC)).isoformat()
+            journal.write(name, journal.Entry(sent))
             outputs = self._op_outputs(props, None, None, sent)
             raise partial_state.ResourceInitFailed(
                 _scrub(
@@ -211,11 +235,16 @@ class GaussDBOperationProvider(GaussDBJobProvider):
                 outputs,
             ) from None
         except Exception as exc:  # noqa: BLE001 - nothing started: a plain error, the next up starts it
+            journal.remove(name)
             _fail(exc, self._config)
+        journal.write(name, journal.Entry(requested_at, started.job_id, dict(started.answer)))
         return started, requested_at
 
-    def _find_lost(self, id_: str, props: Mapping[str, Any], requested_at: Any) -> Started:
+    def _find_lost(self, id_: str, props: Mapping[str, Any], requested_at: Any, name: str | None = None) -> Started:
+        """The job a request sent at ``requested_at`` started, found in the task center's list, or
+        ``ResourceInitFailed`` (the state keeps the time; nothing is sent again)."""
         operation, instance_id = str(props.get("operation")), str(props.get("instance_id"))
+        id_ = id_ or f"unknown-job-{uuid.uuid4().hex[:12]}"
         try:
             sent = datetime.fromisoformat(str(requested_at))
         except ValueError:
@@ -223,9 +252,11 @@ class GaussDBOperationProvider(GaussDBJobProvider):
         try:
             client = operation_client_for(props, self._config, os.environ)
             try:
-                return client.adopt(operation, instance_id, sent)
+                found = client.adopt(operation, instance_id, sent)
             finally:
                 client.close()
+            journal.write(name or journal.key(props), journal.Entry(str(requested_at), found.job_id))
+            return found
         except OperationUncertain as exc:
             raise partial_state.ResourceInitFailed(
                 _scrub(f"{exc}; set adopt_job_id to the job's id (or change triggers to start anew)", self._config),
@@ -251,6 +282,7 @@ class GaussDBOperationProvider(GaussDBJobProvider):
                     f"{started.operation} of instance {started.instance_id}: job {job.id} ({job.name or 'unnamed'}) "
                     f"failed: {reason}; it is not started again by itself: change triggers to start it anew"
                 )
+            journal.remove(journal.key(props))
             return outputs
         except Exception as exc:  # noqa: BLE001 - whatever happened, the job id goes into the state
             message = str(exc)
