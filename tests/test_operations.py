@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from gaussdb_emulator.clock import VirtualClock
 from gaussdb_emulator.server import Emulator, EmulatorConfig
@@ -125,10 +126,10 @@ def test_a_lost_answer_is_not_sent_again_and_says_how_to_adopt(emu: Emulator, vc
     db = emu.create_instance(op_duration=OP)
     emu.drop_after_accept()
     with pytest.raises(OperationUncertain) as lost:
-        client(emu, vc).start("restart", db["id"], timeout=60)
+        client(emu, vc, lister=lambda _since: None).start("restart", db["id"], timeout=60)
     message = str(lost.value)
     assert "may have started" in message and "no list call" in message
-    assert "GaussDBOperation(..., job_id=JOB_ID)" in message and "gaussdb-job wait JOB_ID" in message
+    assert "GaussDBOperation(..., adopt_job_id=JOB_ID)" in message and "gaussdb-job wait JOB_ID" in message
     assert "RestartGaussDBInstance" in message and db["id"] in message
     assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
     assert len(operations(emu)) == 1
@@ -227,3 +228,24 @@ def test_operations_go_under_v3_even_with_the_older_task_center_path(emu: Emulat
 def test_other_services_have_no_operations(emu: Emulator) -> None:
     with pytest.raises(ConfigError, match="operations are GaussDB"):
         operation_client_for({"service": "rds"}, {}, aksk_env(emu))
+
+
+def serves_job_list(emu: Emulator) -> bool:
+    url = f"{emu.url}/v3/{emu.config.project_id}/immediate-jobs"
+    return requests.get(url, headers={"X-Auth-Token": emu.issue_token()}, timeout=5).status_code != 404
+
+
+def test_the_list_call_finds_the_job_of_a_lost_answer_where_the_task_center_has_one(
+    emu: Emulator, vc: VirtualClock
+) -> None:
+    """TaurusDB's immediate-jobs list (Huawei Cloud); OTC has none, and neither may this emulator (404): then the
+    answer is the hint, and either way the operation was sent once."""
+    db = emu.create_instance(op_duration=OP)
+    emu.drop_after_accept()
+    if serves_job_list(emu):
+        started = client(emu, vc).start("restart", db["id"], timeout=60)
+        assert started.adopted and started.job_id == emu.instance(db["id"])["job_id"]  # type: ignore[index]
+    else:
+        with pytest.raises(OperationUncertain, match="no list call"):
+            client(emu, vc).start("restart", db["id"], timeout=60)
+    assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]

@@ -326,7 +326,7 @@ def adopt_hint(operation: str, instance_id: str, sent_at: datetime) -> str:
     return (
         f"find its job in the task center (instance {instance_id}, job name {names}, created after "
         f"{sent_at.strftime('%Y-%m-%dT%H:%M:%SZ')}) and adopt it instead of starting the operation again: "
-        f"GaussDBOperation(..., job_id=JOB_ID) in a stack, or `gaussdb-job wait JOB_ID`"
+        f"GaussDBOperation(..., adopt_job_id=JOB_ID) in a stack, or `gaussdb-job wait JOB_ID`"
     )
 
 
