@@ -55,8 +55,8 @@ def add_parser(
         + EXAMPLES,
         **common,
     )
-    parser.add_argument("operation", metavar="OPERATION", choices=list(OPERATIONS))
-    parser.add_argument("instance_id", metavar="INSTANCE_ID")
+    parser.add_argument("operation", metavar="OPERATION", choices=list(OPERATIONS), help=", ".join(OPERATIONS))
+    parser.add_argument("instance_id", metavar="INSTANCE_ID", help="the DB instance id")
     parser.add_argument(
         "--set",
         dest="settings",
