@@ -306,3 +306,29 @@ def test_a_plugin_stopped_mid_wait_resumes_the_same_job_on_the_next_up(
     assert accepted(emu, db["id"]) == 1 and emu.instance(db["id"])["port"] == 8836  # type: ignore[index]
     assert any(job_id in line for line in lines if "earlier run" in line)
     assert not list((tmp_path / "journal").glob("*.json"))  # completed: the record is gone
+
+
+def test_partial_state_leaves_a_plugin_of_another_shape_alone(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where the plugin's Create is not the wrapper it expects, nothing is patched and installed() stays False
+    (GaussDBOperation then starts nothing)."""
+    import types
+
+    from provider.resources import partial_state
+
+    class DynamicResourceProviderServicer:
+        def Create(self, request: Any, context: Any) -> Any:
+            return None
+
+        def Update(self, request: Any, context: Any) -> Any:
+            return None
+
+    fake = types.ModuleType("__main__")
+    fake.__spec__ = types.SimpleNamespace(name=partial_state.PLUGIN_MODULE)  # type: ignore[assignment]
+    fake.DynamicResourceProviderServicer = DynamicResourceProviderServicer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "__main__", fake)
+    monkeypatch.setattr(partial_state, "_installed", None)
+    assert partial_state.install() is False and not partial_state.installed()
+    assert "partial state unavailable" in capsys.readouterr().err
+    assert DynamicResourceProviderServicer.__dict__["Create"].__name__ == "Create"
