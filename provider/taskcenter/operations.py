@@ -97,7 +97,8 @@ class ResizeFlavorParams(_Params):
 
 
 class AddReadReplicasParams(_Params):
-    # One failover priority (1-16) per new read replica; at most 15 read replicas (OPERATIONS.md).
+    # One failover priority (1-16) per new read replica (OPERATIONS.md); at most 15 read replicas (the product's
+    # limit: unverified).
     priorities: Annotated[list[Annotated[int, Field(ge=1, le=16)]], Field(min_length=1, max_length=15)]
 
 
@@ -106,7 +107,8 @@ class DeleteReadReplicaParams(_Params):
 
 
 class RenameParams(_Params):
-    # 4-64 characters, a letter first, then letters, digits, hyphens or underscores (API reference).
+    # 4-64 characters, a letter first, then letters, digits, hyphens or underscores (the console's rule; unverified
+    # against the API page).
     name: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{3,63}$")]
 
 
@@ -137,6 +139,7 @@ class ModifyParametersParams(_Params):
 
 
 class BackupParams(_Params):
+    # 4-64 characters (the console's rule; unverified against the API page).
     name: Annotated[str, Field(min_length=4, max_length=64)]
     description: Annotated[str, Field(max_length=256)] | None = None
 
