@@ -30,6 +30,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from gaussdb_emulator import lists
 from gaussdb_emulator.auth import Authenticator, AuthError, Credentials, IamError, TokenStore
 from gaussdb_emulator.faults import Fault, FaultError, FaultQueue, parse_fault
+from gaussdb_emulator.instances import OPERATION_PATH, InstanceStore, OperationRefused
+from gaussdb_emulator.instances import control as instance_control
 from gaussdb_emulator.jobs import JobConflict, JobError, JobStore
 from gaussdb_emulator.services import DEFAULT_SERVICE, SHAPES
 from gaussdb_emulator.services import body as service_body
@@ -116,7 +118,8 @@ class RequestStats:
         self._total = 0
         self._jobs: dict[str, int] = {}
         # (arrival time on one monotonic clock, job id or None, kind) in arrival order; bounded so a long run
-        # stays small. kind: "job" (a per-job read), "list" (a list call, no job id).
+        # stays small. kind: "job" (a per-job read), "list" (a list call, no job id), "operation" (a request that
+        # starts an operation: the id of the job it started, or None when it was refused).
         self._log: deque[tuple[float, str | None, str]] = deque(maxlen=self.LOG_SIZE)
 
     def record(self, job_id: str | None, kind: str = "job") -> None:
@@ -124,7 +127,7 @@ class RequestStats:
         with self._lock:
             self._total += 1
             self._log.append((self._clock(), job_id or None, kind))
-            if job_id:
+            if job_id and kind == "job":
                 self._jobs[job_id] = self._jobs.pop(job_id, 0) + 1  # re-inserted: the dict is oldest first
                 if len(self._jobs) > self.JOBS_SIZE:
                     del self._jobs[next(iter(self._jobs))]
@@ -152,6 +155,7 @@ class _State:
         self.config = config
         self.clock = clock
         self.jobs = JobStore(config.project_id, clock=clock, **({"wall_clock": wall_clock} if wall_clock else {}))
+        self.instances = InstanceStore(self.jobs, config.project_id, clock, wall_clock)
         self.faults = FaultQueue()
         self.tokens = TokenStore(config.token_ttl)
         self.authenticator = Authenticator(config.credentials(), self.tokens)
@@ -161,6 +165,7 @@ class _State:
 
     def reset(self) -> None:
         self.jobs.clear()
+        self.instances.clear()
         self.faults.clear()
         self.stats.clear()
 
@@ -377,6 +382,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/_emulator/"):
             self._control(path, body)
             return
+        if OPERATION_PATH.match(path):
+            self._operation(path, body)
+            return
         self._reply(404, NOT_FOUND)
 
     def _allow(self, *methods: str) -> bool:
@@ -466,6 +474,39 @@ class _Handler(BaseHTTPRequestHandler):
         except lists.ListError as error:
             self._reply(error.status, error.body)
 
+    def _operation(self, path: str, body: bytes) -> None:
+        """An operation on an instance (gaussdb_emulator.instances); logged as kind "operation"."""
+        state = self.state
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            state.authenticator.authenticate(self.command, self.path, headers, body)
+        except AuthError as error:
+            state.stats.record(None, "operation")
+            self._reply(
+                401, {"error_code": "APIGW.0301", "error_msg": f"Incorrect IAM authentication information: {error}"}
+            )
+            return
+        match = OPERATION_PATH.match(path)
+        assert match is not None
+        try:
+            if unquote(match["project"]) != state.config.project_id:
+                raise OperationRefused(403, "APIGW.0302", "The IAM user is not authorized to access the API.")
+            try:
+                payload: object = json.loads(body) if body.strip() else None
+            except ValueError:
+                raise OperationRefused(400, "DBS.200001", "Parameter error: the body is not JSON.") from None
+            accepted = state.instances.operate(self.command, unquote(path), payload, state.config.project_id)
+        except OperationRefused as refused:
+            state.stats.record(None, "operation")
+            self._reply(refused.status, refused.body)
+            return
+        state.stats.record(accepted.job_id, "operation")
+        if state.instances.take_drop():
+            self.log_message('"%s" accepted, answer dropped (drop-after-accept fault)', self.requestline)
+            self._reset_connection()
+            return
+        self._reply(accepted.status, accepted.body)
+
     def _fault(self, fault: Fault) -> None:
         kind = fault.kind
         if kind == "500":
@@ -529,6 +570,11 @@ class _Handler(BaseHTTPRequestHandler):
         if handler is not None:
             handler(body)
             return
+        if path.startswith("/_emulator/instances"):
+            payload = self._payload(body) if self.command == "POST" else {}
+            if payload is not None:
+                self._reply(*instance_control(state.instances, self.command, path, payload))
+            return
         match = CONTROL_JOB.match(path)
         if match is None:
             self._reply(404, NOT_FOUND)
@@ -576,6 +622,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         payload = self._payload(body)
         if payload is None:
+            return
+        if payload.get("kind") in ("fail-next-operation", "drop-after-accept"):
+            self._reply(*instance_control(self.state.instances, "FAULT", "", payload))
             return
         try:
             fault, count = parse_fault(payload)
@@ -711,6 +760,21 @@ class Emulator:
             self._state.faults.clear()
             return 0
         return self._state.faults.add(fault, count)
+
+    def create_instance(self, **fields: Any) -> dict[str, Any]:
+        """Same fields as ``POST /_emulator/instances``; returns the instance's view. Raises ValueError."""
+        return self._state.instances.create(fields)
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None:
+        """The instance's current view (finished operations applied); None if unknown."""
+        return self._state.instances.view(instance_id)
+
+    def fail_next_operation(self, reason: str = "The operation failed (scripted by the emulator).") -> None:
+        self._state.instances.fail_next(reason)
+
+    def drop_after_accept(self) -> None:
+        """The next operation request is accepted (its job starts), then its connection is reset unanswered."""
+        self._state.instances.drop_next()
 
     def issue_token(self) -> str:
         """A fresh IAM token, as if obtained with the password flow."""

@@ -8,10 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.2.0"
-__all__ = ["GaussDBJob", "GaussDBJobArgs", "GaussDBJobs", "GaussDBJobsArgs"]
+__all__ = ["GaussDBJob", "GaussDBJobArgs", "GaussDBJobs", "GaussDBJobsArgs", "GaussDBOperation", "GaussDBOperationArgs"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("GaussDBOperation", "GaussDBOperationArgs"):
+        from provider.resources import operation
+
+        return getattr(operation, name)
     if name in __all__:
         from provider.resources import dynamic
 

@@ -15,6 +15,7 @@ from provider.resources.dynamic import (
     GaussDBJobsArgs,
     GaussDBJobsProvider,
 )
+from provider.resources.operation import GaussDBOperation, GaussDBOperationArgs, GaussDBOperationProvider
 
 __all__ = [
     "GaussDBJob",
@@ -24,4 +25,7 @@ __all__ = [
     "GaussDBJobs",
     "GaussDBJobsArgs",
     "GaussDBJobsProvider",
+    "GaussDBOperation",
+    "GaussDBOperationArgs",
+    "GaussDBOperationProvider",
 ]

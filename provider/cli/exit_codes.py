@@ -17,6 +17,7 @@ from provider.core.errors import (
     WaitCancelled,
     WaitTimeout,
 )
+from provider.taskcenter.operations import OperationBusy
 
 
 class ExitCode(IntEnum):
@@ -49,6 +50,7 @@ _BY_ERROR: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (JobFailed, ExitCode.FAILED),
     (ConfigError, ExitCode.USAGE),
     (WaitTimeout, ExitCode.TIMED_OUT),
+    (OperationBusy, ExitCode.TIMED_OUT),  # the instance stayed busy until the timeout: nothing was started
     (JobNotFound, ExitCode.NOT_FOUND),
     (AuthError, ExitCode.CREDENTIALS),
     (WaitCancelled, ExitCode.INTERRUPTED),

@@ -24,6 +24,7 @@ from typing import Any, NoReturn, TextIO
 
 from provider import __version__
 from provider.cli import exit_codes
+from provider.cli import run as run_command
 from provider.cli.display import SafeStream, clean, make_display
 from provider.cli.exit_codes import ExitCode
 from provider.config.credentials import redact, secret_values
@@ -233,14 +234,14 @@ def build_parser(out: TextIO | None = None, err: TextIO | SafeStream | None = No
     }
     parser = _Parser(
         prog=PROG,
-        usage=f"{PROG} [flags] show JOB_ID | wait JOB_ID[,JOB_ID...] [JOB_ID ...] [flags]",
+        usage=f"{PROG} [flags] show JOB_ID | wait JOB_ID[,JOB_ID...] [JOB_ID ...] | run OPERATION INSTANCE_ID [flags]",
         description="Show or wait for GaussDB task-center jobs (Huawei Cloud, Open Telekom Cloud).",
         epilog=f"{ENVIRONMENT}\n{EXIT_CODES}\n{EXAMPLES}",
         **common,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _add_flags(parser)
-    sub = parser.add_subparsers(dest="command", metavar="{show,wait}", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{show,wait,run}", required=True, parser_class=_Parser)
     show = sub.add_parser(
         "show",
         help="print one job as a JSON object",
@@ -262,7 +263,7 @@ def build_parser(out: TextIO | None = None, err: TextIO | SafeStream | None = No
     )
     wait.add_argument("job_ids", metavar="JOB_ID", nargs="+")
     _add_flags(wait)
-    parser.commands = {"show": show, "wait": wait}
+    parser.commands = {"show": show, "wait": wait, "run": run_command.add_parser(sub, common, _add_flags)}
     return parser
 
 
@@ -577,6 +578,9 @@ def main(
         command = parser.commands[args.command]
         if args.command == "show":
             code = _show(run, args, command)
+        elif args.command == "run":
+            with _signals_cancel(cancel, stopped_by):
+                code = run_command.execute(run, args, command, policy or DEFAULT_POLICY, cancel, _wait)
         else:
             with _signals_cancel(cancel, stopped_by):
                 code = _wait(run, args, command, policy or DEFAULT_POLICY, cancel)

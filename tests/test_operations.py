@@ -1,0 +1,251 @@
+"""Starting operations exactly once (provider.taskcenter.operations) over real HTTP to the emulator: sent once,
+a busy instance waited out (virtual time shared with the emulator), a lost answer never repeated but adopted or
+reported with how to adopt its job."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from gaussdb_emulator.clock import VirtualClock
+from gaussdb_emulator.server import Emulator, EmulatorConfig
+from provider.core.errors import ApiError, ConfigError
+from provider.taskcenter.operations import (
+    ListedJob,
+    OperationBusy,
+    OperationClient,
+    OperationUncertain,
+    check_parameters,
+    find_started_job,
+    operation_client_for,
+)
+from provider.wire.transport import Transport
+from tests.support.emulator import aksk_env
+
+OP = 30.0
+FAST = Transport(connect_timeout=2, read_timeout=5, retries=0, backoff_factor=0)
+
+
+@pytest.fixture
+def vc() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def emu(vc: VirtualClock) -> Iterator[Emulator]:
+    with Emulator(EmulatorConfig(port=0), clock=vc.monotonic, wall_clock=vc.wall) as emulator:
+        yield emulator
+
+
+class RecordingPacer:
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.throttled: list[bool] = []
+
+    def acquire(
+        self, *, priority: float = 0.0, deadline: float | None = None, cancel: threading.Event | None = None
+    ) -> bool:
+        self.acquired += 1
+        return True
+
+    def feedback(self, *, throttled: bool) -> None:
+        self.throttled.append(throttled)
+
+
+def client(emu: Emulator, vc: VirtualClock, **kwargs: Any) -> OperationClient:
+    made = operation_client_for({}, {}, aksk_env(emu), transport=FAST, delay=kwargs.pop("delay", lambda _e: 10.0))
+    # Virtual time for the busy waits, shared with the emulator's jobs and instances.
+    return OperationClient(
+        made.settings,
+        made._auth,
+        transport=FAST,
+        clock=vc.monotonic,
+        sleep=vc.sleep,
+        wall_clock=vc.wall,
+        delay=lambda _e: 10.0,
+        **kwargs,
+    )
+
+
+def operations(emu: Emulator) -> list[tuple[str, str]]:
+    return [(job, kind) for _t, job, kind in emu.stats()["log"] if kind == "operation"]
+
+
+def test_restart_is_sent_once_and_answers_its_job(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP)
+    pacer = RecordingPacer()
+    started = client(emu, vc, pacer=pacer).start("restart", db["id"], timeout=60)
+    assert emu.job(started.job_id) is not None
+    assert (started.operation, started.instance_id, started.adopted) == ("restart", db["id"], False)
+    assert operations(emu) == [(started.job_id, "operation")]
+    assert (pacer.acquired, pacer.throttled) == (1, [False])
+
+
+def test_answer_fields_are_kept(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP, nodes=1)
+    started = client(emu, vc).start("add-read-replicas", db["id"], {"priorities": [1, 1]}, timeout=60)
+    assert started.answer["instance_id"] == db["id"] and len(started.answer["node_names"]) == 2
+    vc.advance(OP)
+    backup = client(emu, vc).start("backup", db["id"], {"name": "nightly-1"}, timeout=60)
+    assert backup.answer["backup"]["name"] == "nightly-1" and backup.answer["backup"]["status"] == "BUILDING"
+    vc.advance(OP)
+    params = client(emu, vc).start(
+        "modify-parameters", db["id"], {"parameter_values": {"max_connections": 500}}, timeout=60
+    )
+    assert params.answer == {"restart_required": False}
+    assert emu.instance(db["id"])["operations"] == 3  # type: ignore[index]
+
+
+def test_a_busy_instance_is_waited_out_then_sent_again(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP)
+    first = client(emu, vc).start("change-port", db["id"], {"port": 8836}, timeout=60)
+    second = client(emu, vc).start("restart", db["id"], timeout=600)
+    assert second.job_id != first.job_id
+    # Refused while busy (not accepted, no job), then accepted once the port change was done.
+    log = operations(emu)
+    assert log[0] == (first.job_id, "operation") and log[-1] == (second.job_id, "operation")
+    assert all(job is None for job, _kind in log[1:-1]) and len(log) >= 3
+    assert vc.sleeps and all(s == 10.0 for s in vc.sleeps)
+    assert emu.instance(db["id"])["operations"] == 2  # type: ignore[index]
+
+
+def test_busy_until_the_timeout_starts_nothing(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=3600)
+    client(emu, vc).start("restart", db["id"], timeout=60)
+    with pytest.raises(OperationBusy, match=r"not started within 25 s: instance busy .*DBS.200019.*nothing"):
+        client(emu, vc).start("rename", db["id"], {"name": "billing-db"}, timeout=25)
+    assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
+
+
+def test_a_lost_answer_is_not_sent_again_and_says_how_to_adopt(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP)
+    emu.drop_after_accept()
+    with pytest.raises(OperationUncertain) as lost:
+        client(emu, vc, lister=lambda _since: None).start("restart", db["id"], timeout=60)
+    message = str(lost.value)
+    assert "may have started" in message and "no list call" in message
+    assert "GaussDBOperation(..., adopt_job_id=JOB_ID)" in message and "gaussdb-job wait JOB_ID" in message
+    assert "RestartGaussDBInstance" in message and db["id"] in message
+    assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
+    assert len(operations(emu)) == 1
+
+
+def test_a_lost_answer_is_adopted_from_the_list_of_recent_jobs(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP)
+    asked: list[datetime] = []
+
+    def lister(since: datetime) -> list[ListedJob]:
+        asked.append(since)
+        job_id = emu.instance(db["id"])["job_id"]  # type: ignore[index]
+        job = emu.job(job_id)
+        assert job is not None
+        created = datetime.strptime(job["created"], "%Y-%m-%dT%H:%M:%S%z")
+        other = ListedJob("other-instance-job", "RestartGaussDBInstance", "another", created)
+        return [other, ListedJob(job_id, f" {job['name']}", db["id"], created)]
+
+    emu.drop_after_accept()
+    started = client(emu, vc, lister=lister).start("restart", db["id"], timeout=60)
+    assert started.adopted and started.job_id == emu.instance(db["id"])["job_id"]  # type: ignore[index]
+    assert len(asked) == 1 and len(operations(emu)) == 1
+
+
+def test_find_started_job_matches_instance_name_and_time() -> None:
+    sent = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    mine = ListedJob("j1", "RestartGaussDBInstance", "db1", sent + timedelta(seconds=2))
+    jobs = [
+        ListedJob("j0", "RestartGaussDBInstance", "db1", sent - timedelta(hours=1)),  # an earlier restart
+        ListedJob("j2", "ModifyPort", "db1", sent + timedelta(seconds=3)),
+        ListedJob("j3", "RestartGaussDBInstance", "db2", sent + timedelta(seconds=1)),
+        mine,
+    ]
+    assert find_started_job(jobs, instance_id="db1", names=["RestartGaussDBInstance"], sent_at=sent) == mine
+    assert find_started_job(jobs[:3], instance_id="db1", names=["RestartGaussDBInstance"], sent_at=sent) is None
+    with pytest.raises(OperationUncertain, match="2 jobs could be"):
+        find_started_job(
+            [*jobs, ListedJob("j4", "RestartGaussDBInstance", "db1", sent)],
+            instance_id="db1",
+            names=["RestartGaussDBInstance"],
+            sent_at=sent,
+        )
+
+
+@pytest.mark.parametrize(
+    ("operation", "parameters", "message"),
+    [
+        ("change-port", {"port": 5342}, "port 5342 is reserved"),
+        ("change-port", {"port": 80}, "port: Input should be greater than or equal to 1024"),
+        ("resize-flavor", {}, "spec_code: Field required"),
+        ("restart", {"delay": False, "force": True}, "force: Extra inputs are not permitted"),
+        ("add-read-replicas", {"priorities": [0]}, "priorities.0"),
+        ("rename", {"name": "1x"}, "name: String should match pattern"),
+        ("upgrade", {}, "unknown operation 'upgrade'"),
+    ],
+)
+def test_bad_parameters_are_refused_before_anything_is_sent(
+    emu: Emulator, vc: VirtualClock, operation: str, parameters: dict[str, Any], message: str
+) -> None:
+    db = emu.create_instance()
+    with pytest.raises(ConfigError, match=message):
+        client(emu, vc).start(operation, db["id"], parameters, timeout=60)
+    assert emu.stats()["total"] == 0
+
+
+def test_modify_parameters_writes_every_value_as_text() -> None:
+    params = check_parameters("modify-parameters", {"parameter_values": {"a": 500, "b": True, "c": "x"}})
+    assert params.model_dump() == {"parameter_values": {"a": "500", "b": "true", "c": "x"}}
+
+
+def test_a_refused_operation_is_an_error_and_not_retried(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(nodes=2)
+    master = db["nodes"][0]["id"]
+    with pytest.raises(
+        ApiError, match=r"delete-read-replica of instance .* refused, nothing started: HTTP 400 DBS.200086"
+    ):
+        client(emu, vc).start("delete-read-replica", db["id"], {"node_id": master}, timeout=60)
+    with pytest.raises(ApiError, match=r"HTTP 404 DBS\.200002"):
+        client(emu, vc).start("restart", "nope", timeout=60)
+    assert len(operations(emu)) == 2 and vc.sleeps == []
+
+
+def test_nothing_listening_means_nothing_was_sent(vc: VirtualClock) -> None:
+    with Emulator(EmulatorConfig(port=0)) as emu:
+        env = aksk_env(emu)
+    made = operation_client_for({}, {}, env, transport=FAST)
+    with pytest.raises(ApiError, match="nothing was sent"):
+        made.start("restart", "db1", timeout=5)
+
+
+def test_operations_go_under_v3_even_with_the_older_task_center_path(emu: Emulator) -> None:
+    made = operation_client_for({"api_path": "/mysql/v3"}, {}, aksk_env(emu))
+    assert made.base_url() == f"{emu.url}/v3/{emu.config.project_id}"
+
+
+def test_other_services_have_no_operations(emu: Emulator) -> None:
+    with pytest.raises(ConfigError, match="operations are GaussDB"):
+        operation_client_for({"service": "rds"}, {}, aksk_env(emu))
+
+
+def serves_job_list(emu: Emulator) -> bool:
+    url = f"{emu.url}/v3/{emu.config.project_id}/immediate-jobs"
+    return requests.get(url, headers={"X-Auth-Token": emu.issue_token()}, timeout=5).status_code != 404
+
+
+def test_the_list_call_finds_the_job_of_a_lost_answer_where_the_task_center_has_one(
+    emu: Emulator, vc: VirtualClock
+) -> None:
+    """TaurusDB's immediate-jobs list (Huawei Cloud); OTC has none, and neither may this emulator (404): then the
+    answer is the hint, and either way the operation was sent once."""
+    db = emu.create_instance(op_duration=OP)
+    emu.drop_after_accept()
+    if serves_job_list(emu):
+        started = client(emu, vc).start("restart", db["id"], timeout=60)
+        assert started.adopted and started.job_id == emu.instance(db["id"])["job_id"]  # type: ignore[index]
+    else:
+        with pytest.raises(OperationUncertain, match="no list call"):
+            client(emu, vc).start("restart", db["id"], timeout=60)
+    assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
