@@ -24,6 +24,7 @@ from typing import Any, NoReturn, TextIO
 
 from provider import __version__
 from provider.cli.display import SafeStream, clean, make_display
+from provider.config import words
 from provider.config.credentials import redact, secret_values
 from provider.core import durations, validate
 from provider.core.errors import (
@@ -555,7 +556,7 @@ def main(
     except _Exit as exc:
         code = exc.code
     except GaussDBError as exc:
-        run.say(str(exc))
+        run.say(words.message(exc, words.CLI))  # the fix in the CLI's words: flags and environment variables
         code = exc.exit_code
     except KeyboardInterrupt:
         run.say("interrupted")
