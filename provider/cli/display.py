@@ -35,6 +35,16 @@ if TYPE_CHECKING:
 
 # Longest server text shown in a progress line (the JSON on stdout keeps it whole).
 MAX_TEXT = 120
+# How a wait that ended badly is counted in the summary line, in this order (Row.ending).
+ENDINGS = ("failed", "not found", "timed out", "refused", "errors")
+_ENDING_OF_OUTCOME = {"NotFound": "not found", "TimedOut": "timed out", "Refused": "refused"}
+# The live board's fixed columns: "xxxxxxxx " (short id), the status and the elapsed time.
+_ID_WIDTH, _STATUS_WIDTH, _ELAPSED_WIDTH = 9, 10, 8
+# Below this many characters a name is not worth showing: the row drops it for the status and the progress.
+_MIN_NAME = 4
+# What a note or an error keeps at least before the name gets more than its minimum.
+_MIN_DETAIL = 30
+
 # A job with no answer at all after this long gets a line saying so (an endpoint that is down or unreachable):
 # the CLI passes 2.5 poll intervals, 5 s with the default policy.
 SILENCE_NOTICE = 5.0
@@ -122,6 +132,21 @@ class Row:
     @property
     def done(self) -> bool:
         return self.ended is not None
+
+    @property
+    def ending(self) -> str:
+        """How the summary counts a wait that ended badly (one of ENDINGS)."""
+        if self.job is not None and self.job.status == "Failed":
+            return "failed"
+        return _ENDING_OF_OUTCOME.get(self.outcome, "errors")
+
+    def detail(self) -> str:
+        """The error without the "job ID (name)" the row already shows in front of it."""
+        text = self.error or ""
+        name = self.job.name if self.job is not None and self.job.name else "unnamed"
+        for prefix in (f"job {self.job_id}: ", f"job {self.job_id} ({name}) ", f"job {self.job_id} "):
+            text = text.removeprefix(prefix)
+        return text
 
     def elapsed(self, now: float) -> float:
         return (self.ended if self.ended is not None else now) - self.started
@@ -227,11 +252,11 @@ class Display:
     # -- shared text
     def summary(self, now: float) -> str:
         done = sum(1 for row in self.rows.values() if row.done and not row.cancelled)
-        bad = sum(1 for row in self.rows.values() if row.done and row.error is not None and not row.cancelled)
         stopped = any(row.cancelled for row in self.rows.values())
         parts = [f"{done}/{len(self.rows)} done"]
-        if bad:
-            parts.append(f"{bad} failed")
+        # "failed" is a job whose status is Failed; a job never found (or timed out, refused) is not one.
+        kinds = [row.ending for row in self.rows.values() if row.done and row.error is not None and not row.cancelled]
+        parts += [f"{kinds.count(kind)} {kind}" for kind in ENDINGS if kind in kinds]
         if stopped:
             parts.append("wait stopped")
         parts.append(durations.format(now - self.start_time))
@@ -273,7 +298,7 @@ class PlainDisplay(Display):
 
     def ended(self, row: Row) -> None:
         if row.error is not None:
-            self._line(row, clean(row.error))
+            self._line(row, clean(row.detail()))
 
 
 class LiveDisplay(Display):
@@ -351,35 +376,45 @@ class LiveDisplay(Display):
         return line
 
     def _row(self, row: Row, width: int, now: float) -> Text:
-        """``id name status elapsed`` then the progress bar, or what is wrong when something is."""
+        """``id name status elapsed`` then the progress bar, or what is wrong when something is.
+
+        Narrow terminals (40 columns up) give up the bar first, then the name: the status, the elapsed time and the
+        percentage (or the start of the note) stay visible."""
         from rich.text import Text
 
         status = row.status
         style = {"Completed": "green", "Running": "yellow", "Pending": "cyan", "Waiting": "dim"}.get(status, "red")
         job = row.job
         percent = 100.0 if job is not None and job.status == "Completed" else (job.percent if job else None)
-        text = Text(no_wrap=True)
-        text.append(f"{row.short} ", "bold")
-        text.append(f"{(row.name or '?')[: self.name_width]:<{self.name_width}} ")
-        text.append(f"{status:<9} ", style)
-        text.append(f"{durations.format(row.elapsed(now)):>6}  ")
         if job is not None and job.status == "Failed":
             detail = clean(job.fail_reason or "no fail_reason given")
         else:
-            error = (
-                "wait stopped"
-                if row.cancelled
-                else (row.error or "").replace(f"job {row.job_id}: ", "").replace(f"job {row.job_id} ", "")
-            )
-            detail = clean(self.scrub(error or row.note))
+            detail = clean(self.scrub("wait stopped" if row.cancelled else (row.detail() or row.note)))
+        room = max(width - 1 - _ID_WIDTH - _STATUS_WIDTH - _ELAPSED_WIDTH, 0)  # for the name and what follows
+        bar = 0
+        if detail:
+            need = min(len(detail), _MIN_DETAIL)
+        elif percent is not None:
+            bar = 20 if width >= 100 else 10
+            if room - (bar + 5) < _MIN_NAME + 4:  # a bar would leave the name almost nothing: percentage only
+                bar = 0
+            need = bar + 5 if bar else 4
+        else:
+            need = min(len(clean(job.process, 20)), 20) if job is not None and job.process else 0
+        name_width = min(self.name_width, max(room - need - 1, 0))
+        text = Text(no_wrap=True)
+        text.append(f"{row.short} ", "bold")
+        if name_width >= _MIN_NAME:
+            text.append(f"{(row.name or '?')[:name_width]:<{name_width}} ")
+        text.append(f"{status:<9} ", style)
+        text.append(f"{durations.format(row.elapsed(now)):>6}  ")
         if detail:
             text.append(detail, "red" if row.error is not None and not row.cancelled else "dim")
         elif percent is not None:
-            bar = 10 if width < 100 else 20
             filled = round(bar * percent / 100)
             text.append(self.full * filled, style)
             text.append(self.empty * (bar - filled), "dim")
-            text.append(f" {percent:3.0f}%")
+            text.append(f" {percent:3.0f}%" if bar else f"{percent:3.0f}%")
         elif job is not None and job.process:
             text.append(clean(job.process, 20))
         return self._fit(text, width)

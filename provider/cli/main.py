@@ -493,7 +493,9 @@ def _wait(
     problem = _emit(run, redact(json.dumps([final[job_id].entry for job_id in ids], indent=2), run.secrets))
     if problem:
         run.say(f"could not write the jobs: {problem}")
-        return code or 6
+        # The result was not delivered: an API-level failure (6), unless the jobs' own code is worse (the usual
+        # "highest code wins"), so a Failed job with a closed stdout exits 6 as docs/cli.md says.
+        return max(code, ExitCode.API)
     return code
 
 
