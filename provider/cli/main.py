@@ -64,7 +64,7 @@ exit codes:
   3    timed out
   4    job not found (after --not-found-grace)
   5    credentials refused
-  6    API or network error that persisted
+  6    API or network error that persisted, or stdout closed (the jobs not delivered)
   130  interrupted (Ctrl-C), 143 terminated (SIGTERM): the jobs go on in the task center
   With several jobs, the worst (highest) code.
 """
@@ -160,7 +160,9 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--region", default=s, help="region, to derive the endpoint from (HW_REGION_NAME)")
     where.add_argument("--endpoint", default=s, help="API base URL (GAUSSDB_ENDPOINT, or derived from the region)")
     where.add_argument(
-        "--api-path", default=s, help="API path prefix (GAUSSDB_API_PATH; default /mysql/v3, /v3 on current endpoints)"
+        "--api-path",
+        default=s,
+        help="API path prefix (GAUSSDB_API_PATH; default /v3, or /mysql/v3 for an explicit gaussdb-mysql endpoint)",
     )
     where.add_argument(
         "--service",
