@@ -42,8 +42,8 @@ _ENDING_OF_OUTCOME = {"NotFound": "not found", "TimedOut": "timed out", "Refused
 _ID_WIDTH, _STATUS_WIDTH, _ELAPSED_WIDTH = 9, 10, 8
 # Below this many characters a name is not worth showing: the row drops it for the status and the progress.
 _MIN_NAME = 4
-# What a note or an error keeps at least before the name gets more than its minimum.
-_MIN_DETAIL = 30
+# What a note or an error keeps at least; with less room the row shows it without the name.
+_MIN_DETAIL = 24
 
 # A job with no answer at all after this long gets a line saying so (an endpoint that is down or unreachable):
 # the CLI passes 2.5 poll intervals, 5 s with the default policy.
@@ -345,7 +345,9 @@ class LiveDisplay(Display):
         with self.lock:
             width, height = self._size()
             rows = [self.rows[job_id] for job_id in self.order]
-            if len(rows) + len(messages) + 2 > height:
+            # Messages wrap: count the lines they take, so the rows that need reading stay on the screen.
+            wrapped = sum(max(1, -(-len(clean(message, None)) // max(width, 1))) for message in messages)
+            if len(rows) + wrapped + 2 > height:
                 rows = [row for row in rows if row.error is not None]  # the ones that need reading
             for row in rows:
                 self.console.print(self._row(row, width, self.clock()))
@@ -375,11 +377,20 @@ class LiveDisplay(Display):
         line.truncate(max(width - 1, 1), overflow="ellipsis")
         return line
 
-    def _row(self, row: Row, width: int, now: float) -> Text:
-        """``id name status elapsed`` then the progress bar, or what is wrong when something is.
+    def _columns(self, width: int) -> tuple[int, int, int]:
+        """(room after the fixed columns, bar length, name width) for a terminal ``width``: the same for every row
+        so the columns line up. Narrow terminals (40 columns up) give up the bar first, then the name; the status,
+        the elapsed time and the percentage always stay."""
+        room = max(width - 1 - _ID_WIDTH - _STATUS_WIDTH - _ELAPSED_WIDTH, 0)
+        bar = 20 if width >= 100 else 10
+        if room - (bar + 5) - 1 < _MIN_NAME + 4:  # a bar would leave the name almost nothing: percentage only
+            bar = 0
+        name = min(self.name_width, max(room - (bar + 5 if bar else 4) - 1, 0))
+        return room, bar, name if name >= _MIN_NAME else 0
 
-        Narrow terminals (40 columns up) give up the bar first, then the name: the status, the elapsed time and the
-        percentage (or the start of the note) stay visible."""
+    def _row(self, row: Row, width: int, now: float) -> Text:
+        """``id name status elapsed`` then the progress bar, or what is wrong when something is. A row with a note or
+        an error drops its name when keeping it would leave the text less than ``_MIN_DETAIL`` characters."""
         from rich.text import Text
 
         status = row.status
@@ -390,21 +401,12 @@ class LiveDisplay(Display):
             detail = clean(job.fail_reason or "no fail_reason given")
         else:
             detail = clean(self.scrub("wait stopped" if row.cancelled else (row.detail() or row.note)))
-        room = max(width - 1 - _ID_WIDTH - _STATUS_WIDTH - _ELAPSED_WIDTH, 0)  # for the name and what follows
-        bar = 0
-        if detail:
-            need = min(len(detail), _MIN_DETAIL)
-        elif percent is not None:
-            bar = 20 if width >= 100 else 10
-            if room - (bar + 5) < _MIN_NAME + 4:  # a bar would leave the name almost nothing: percentage only
-                bar = 0
-            need = bar + 5 if bar else 4
-        else:
-            need = min(len(clean(job.process, 20)), 20) if job is not None and job.process else 0
-        name_width = min(self.name_width, max(room - need - 1, 0))
+        room, bar, name_width = self._columns(width)
+        if detail and room - name_width - 1 < min(len(detail), _MIN_DETAIL):
+            name_width = 0
         text = Text(no_wrap=True)
         text.append(f"{row.short} ", "bold")
-        if name_width >= _MIN_NAME:
+        if name_width:
             text.append(f"{(row.name or '?')[:name_width]:<{name_width}} ")
         text.append(f"{status:<9} ", style)
         text.append(f"{durations.format(row.elapsed(now)):>6}  ")
