@@ -37,7 +37,9 @@ def test_every_flag_of_the_help_is_in_the_flag_table_and_back() -> None:
 
 
 def test_the_commands_are_the_parsers() -> None:
-    assert set(build_parser().commands) <= set(re.findall(r"^gaussdb-job (\w+)", _section("Commands"), re.M))
+    documented = set(re.findall(r"^gaussdb-job (\w+)", _section("Commands"), re.M))
+    assert set(build_parser().commands) <= documented
+    assert documented - set(build_parser().commands) <= {"run"}  # operations: from another branch until merged
 
 
 def test_the_exit_code_table_is_the_clis() -> None:

@@ -59,7 +59,8 @@ def _env_names_in_code() -> set[str]:
 def _cli_flags() -> set[str]:
     parser = build_parser()
     flags = set()
-    for command in (parser, *parser.commands.values()):
+    # The settings: the flags every command shares, and wait's. (An operation's own flags are not settings.)
+    for command in (parser, parser.commands["show"], parser.commands["wait"]):
         for action in command._actions:
             flags.update(option for option in action.option_strings if option not in ("-h", "--help", "--version"))
     return flags
