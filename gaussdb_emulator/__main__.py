@@ -116,10 +116,12 @@ def _background(argv: list[str], config: EmulatorConfig) -> int:
             code = child.poll()
             if code is not None:
                 print(f"emulator: did not start (exit {code}): {log.read_text().strip()}", file=sys.stderr)
+                print("false")  # so that `eval "$(gaussdb-emulator --background)"` fails too
                 return code or 1
             if time.monotonic() > limit:
                 child.terminate()
                 print(f"emulator: not listening after {BACKGROUND_START_LIMIT:g} s; stopped it", file=sys.stderr)
+                print("false")
                 return 1
             time.sleep(0.05)
         url = ready.read_text().strip()

@@ -101,3 +101,11 @@ def test_every_described_route_exists(emulator: Emulator) -> None:
         except urllib.error.HTTPError as error:
             body = error.read()
             assert error.code != 404 or b"EMU.0404" in body, (method, path)
+
+
+def test_background_that_cannot_start_makes_the_eval_fail(emulator: Emulator) -> None:
+    port = emulator.config.port  # taken
+    script = f'set -e; eval "$("{sys.executable}" -m gaussdb_emulator --port {port} --background)"; echo reached'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode != 0 and "reached" not in result.stdout
+    assert "did not start" in result.stderr and "Traceback" not in result.stderr
