@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shlex
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
+import time
+from pathlib import Path
 from types import FrameType
 
+from gaussdb_emulator.control import help_text
 from gaussdb_emulator.lists import parse_services
 from gaussdb_emulator.server import Emulator, EmulatorConfig
 from gaussdb_emulator.services import SHAPES
 
 _DEFAULTS = EmulatorConfig()
+# How long --background waits for the server it started to listen: start-up takes well under a second here
+# (unverified elsewhere); past this something is wrong and saying so beats hanging a script.
+BACKGROUND_START_LIMIT = 15.0
+USAGE_NOTES = """\
+start and stop it from a script:
+  eval "$(gaussdb-emulator --port 0 --background)"
+      returns once it listens; exports GAUSSDB_ENDPOINT, HW_PROJECT_ID,
+      HW_ACCESS_KEY, HW_SECRET_KEY (test values) and GAUSSDB_EMULATOR_PID
+  kill "$GAUSSDB_EMULATOR_PID"
+      stops it
+  gaussdb-emulator --ready-file PATH &
+      the other way: PATH holds the URL once it listens (removed at exit)
+"""
 
 
 def _positive(value: str) -> float:
@@ -30,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gaussdb-emulator",
         description="Local stand-in for the GaussDB task center and IAM (test credentials only).",
+        epilog=f"{USAGE_NOTES}\n{help_text()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default=_DEFAULTS.host, help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="port, 0 for a free one (default %(default)s)")
@@ -61,10 +83,71 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer SERVICE's list call as where it does not exist (404); repeatable, or 'all'",
     )
     parser.add_argument("--verbose", action="store_true", help="log one line per request to stderr")
+    parser.add_argument(
+        "--ready-file",
+        metavar="PATH",
+        type=Path,
+        help="write the URL to PATH once listening (atomically); removed when the emulator stops",
+    )
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="start the emulator in the background, return once it listens and print shell 'export' lines "
+        "(for eval) with its URL, project, test keys and GAUSSDB_EMULATOR_PID",
+    )
     return parser
 
 
+def _write_ready(path: Path, url: str) -> None:
+    # Written under another name and renamed, so whoever polls for the file never reads half of it.
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(url + "\n")
+    os.replace(partial, path)
+
+
+def _background(argv: list[str], config: EmulatorConfig) -> int:
+    """Run this program again without --background, wait for its ready file, print exports for a shell."""
+    forwarded = [arg for arg in argv if arg != "--background"]
+    # The child's stderr goes to a log file, not ours: whoever captures our output (a command substitution, a
+    # test) would otherwise wait for the child's end to see the pipe close.
+    log = Path(tempfile.mkstemp(prefix="gaussdb-emulator-", suffix=".log")[1])
+    with tempfile.TemporaryDirectory(prefix="gaussdb-emulator-") as scratch, log.open("w") as log_file:
+        ready = Path(scratch) / "url"
+        child = subprocess.Popen(
+            [sys.executable, "-m", "gaussdb_emulator", *forwarded, "--ready-file", str(ready)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # the caller reads our stdout for the exports; the banner is not one
+            stderr=log_file,
+        )
+        limit = time.monotonic() + BACKGROUND_START_LIMIT
+        while not ready.exists():
+            code = child.poll()
+            if code is not None:
+                print(f"emulator: did not start (exit {code}): {log.read_text().strip()}", file=sys.stderr)
+                print("false")  # so that `eval "$(gaussdb-emulator --background)"` fails too
+                return code or 1
+            if time.monotonic() > limit:
+                child.terminate()
+                print(f"emulator: not listening after {BACKGROUND_START_LIMIT:g} s; stopped it", file=sys.stderr)
+                print("false")
+                return 1
+            time.sleep(0.05)
+        url = ready.read_text().strip()
+    exports = {
+        "GAUSSDB_ENDPOINT": url,
+        "HW_PROJECT_ID": config.project_id,
+        "HW_ACCESS_KEY": config.access_key,
+        "HW_SECRET_KEY": config.secret_key,
+        "GAUSSDB_EMULATOR_PID": str(child.pid),
+    }
+    for name, value in exports.items():
+        print(f"export {name}={shlex.quote(value)}")
+    print(f"emulator: listening on {url} (pid {child.pid}, log {log}; stop it with kill {child.pid})", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     if not 0 <= args.port <= 65535:
         print(f"emulator: invalid port {args.port}", file=sys.stderr)
@@ -92,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         service=args.service,
         no_list_api=no_list_api,
     )
+    if args.background:
+        # The ready file is the child's own; one given here would be removed when the child stops anyway.
+        if args.ready_file is not None:
+            print("emulator: --background and --ready-file do not go together", file=sys.stderr)
+            return 2
+        return _background(argv, config)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -115,7 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  task center      {emulator.url}/v3/{config.project_id}/jobs?id=...  (also /mysql/v3/...)")
         print(f"  IAM URL          {emulator.url}/v3  (password tokens: POST /v3/auth/tokens)")
         print(f"  list calls off   {', '.join(sorted(no_list_api)) or 'none'}")
-        print(f"  control          {emulator.url}/_emulator/ (jobs, faults, tokens, stats, reset, list-api)")
+        print(f"  control          {emulator.url}/_emulator/ (an index of the control API)")
+        # The file first: whoever sees the banner line can rely on the file being there.
+        if args.ready_file is not None:
+            try:
+                _write_ready(args.ready_file, emulator.url)
+            except OSError as error:
+                print(f"emulator: cannot write {args.ready_file}: {error.strerror or error}", file=sys.stderr)
+                return 1
         print(f"listening on {emulator.url}", flush=True)
         # A timed wait keeps the main thread returning to the interpreter, where signal handlers run.
         while not stop.wait(0.5):
@@ -125,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         emulator.stop()
+        if args.ready_file is not None:
+            args.ready_file.unlink(missing_ok=True)
     return 0
 
 

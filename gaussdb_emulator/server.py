@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from gaussdb_emulator import lists
+from gaussdb_emulator import control, lists
 from gaussdb_emulator.auth import Authenticator, AuthError, Credentials, IamError, TokenStore
 from gaussdb_emulator.faults import Fault, FaultError, FaultQueue, parse_fault
 from gaussdb_emulator.instances import OPERATION_PATH, InstanceStore, OperationRefused
@@ -556,6 +556,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, path: str, body: bytes) -> None:
         if not _is_loopback(self.client_address[0]):
             self._reply(403, {"error_code": "EMU.0403", "error_msg": "The control API answers loopback clients only."})
+            return
+        if path == "/_emulator/":
+            if self._allow("GET"):
+                self._reply(200, control.index())
             return
         state = self.state
         routes: dict[str, Callable[[bytes], None]] = {

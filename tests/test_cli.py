@@ -433,7 +433,7 @@ def test_usage_and_configuration_errors_exit_2_and_send_nothing(
 
 
 def test_durations_parse_and_print() -> None:
-    assert [durations.parse(v, "x") for v in ("90", "90s", "10m", "1h30m", "1.5h", "2d", " 5M ")] == [
+    assert [durations.parse(v, "x") for v in ("90", "90s", "10m", "1h30m", "1.5h", "2d", " 5m ")] == [
         90,
         90,
         600,

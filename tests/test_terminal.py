@@ -141,7 +141,7 @@ def test_the_final_screen_holds_every_failure_and_not_found_line(screens: dict[s
         assert f"job {job['id']} (Resize" in text and job["reason"] in text  # the whole reason, once wrapped
     assert f"gaussdb-job: job {UNKNOWN} not found in the task center" in text
     assert "hint: not found means" in text
-    assert re.search(r"\d+/\d+ done · \d+ failed · [\d.]+s", text)
+    assert re.search(r"\d+/\d+ done · \d+ failed · 1 not found · [\d.]+s", text)  # not found is not "failed"
     assert [f["job_id"] for f in s.stdout] == [j["id"] for j in s.jobs + s.failed] + [UNKNOWN]
     assert all(set(f) == WAIT_FIELDS for f in s.stdout)
 

@@ -36,6 +36,16 @@ if TYPE_CHECKING:
 
 # Longest server text shown in a progress line (the JSON on stdout keeps it whole).
 MAX_TEXT = 120
+# How a wait that ended badly is counted in the summary line, in this order (Row.ending).
+ENDINGS = ("failed", "not found", "timed out", "refused", "errors")
+_ENDING_OF_OUTCOME = {"NotFound": "not found", "TimedOut": "timed out", "Refused": "refused"}
+# The live board's fixed columns: "xxxxxxxx " (short id), the status and the elapsed time.
+_ID_WIDTH, _STATUS_WIDTH, _ELAPSED_WIDTH = 9, 10, 8
+# Below this many characters a name is not worth showing: the row drops it for the status and the progress.
+_MIN_NAME = 4
+# What a note or an error keeps at least; with less room the row shows it without the name.
+_MIN_DETAIL = 24
+
 # A job with no answer at all after this long gets a line saying so (an endpoint that is down or unreachable):
 # the CLI passes 2.5 poll intervals, 5 s with the default policy.
 SILENCE_NOTICE = 5.0
@@ -125,6 +135,21 @@ class Row:
     @property
     def done(self) -> bool:
         return self.ended is not None
+
+    @property
+    def ending(self) -> str:
+        """How the summary counts a wait that ended badly (one of ENDINGS)."""
+        if self.job is not None and self.job.status == "Failed":
+            return "failed"
+        return _ENDING_OF_OUTCOME.get(self.outcome, "errors")
+
+    def detail(self) -> str:
+        """The error without the "job ID (name)" the row already shows in front of it."""
+        text = self.error or ""
+        name = self.job.name if self.job is not None and self.job.name else "unnamed"
+        for prefix in (f"job {self.job_id}: ", f"job {self.job_id} ({name}) ", f"job {self.job_id} "):
+            text = text.removeprefix(prefix)
+        return text
 
     def elapsed(self, now: float) -> float:
         return (self.ended if self.ended is not None else now) - self.started
@@ -243,11 +268,11 @@ class Display:
     # -- shared text
     def summary(self, now: float) -> str:
         done = sum(1 for row in self.rows.values() if row.done and not row.cancelled)
-        bad = sum(1 for row in self.rows.values() if row.done and row.error is not None and not row.cancelled)
         stopped = any(row.cancelled for row in self.rows.values())
         parts = [f"{done}/{len(self.rows)} done"]
-        if bad:
-            parts.append(f"{bad} failed")
+        # "failed" is a job whose status is Failed; a job never found (or timed out, refused) is not one.
+        kinds = [row.ending for row in self.rows.values() if row.done and row.error is not None and not row.cancelled]
+        parts += [f"{kinds.count(kind)} {kind}" for kind in ENDINGS if kind in kinds]
         if stopped:
             parts.append("wait stopped")
         parts.append(durations.format(now - self.start_time))
@@ -286,7 +311,7 @@ class PlainDisplay(Display):
 
     def ended(self, row: Row) -> None:
         if row.error is not None:
-            self._line(row, clean(row.error))
+            self._line(row, clean(row.detail()))
 
 
 class LiveDisplay(Display):
@@ -333,7 +358,9 @@ class LiveDisplay(Display):
         with self.lock:
             width, height = self._size()
             rows = [self.rows[job_id] for job_id in self.order]
-            if len(rows) + len(messages) + 2 > height:
+            # Messages wrap: count the lines they take, so the rows that need reading stay on the screen.
+            wrapped = sum(max(1, -(-len(clean(message, None)) // max(width, 1))) for message in messages)
+            if len(rows) + wrapped + 2 > height:
                 rows = [row for row in rows if row.error is not None]  # the ones that need reading
             for row in rows:
                 self.console.print(self._row(row, width, self.clock()))
@@ -363,36 +390,46 @@ class LiveDisplay(Display):
         line.truncate(max(width - 1, 1), overflow="ellipsis")
         return line
 
+    def _columns(self, width: int) -> tuple[int, int, int]:
+        """(room after the fixed columns, bar length, name width) for a terminal ``width``: the same for every row
+        so the columns line up. Narrow terminals (40 columns up) give up the bar first, then the name; the status,
+        the elapsed time and the percentage always stay."""
+        room = max(width - 1 - _ID_WIDTH - _STATUS_WIDTH - _ELAPSED_WIDTH, 0)
+        bar = 20 if width >= 100 else 10
+        if room - (bar + 5) - 1 < _MIN_NAME + 4:  # a bar would leave the name almost nothing: percentage only
+            bar = 0
+        name = min(self.name_width, max(room - (bar + 5 if bar else 4) - 1, 0))
+        return room, bar, name if name >= _MIN_NAME else 0
+
     def _row(self, row: Row, width: int, now: float) -> Text:
-        """``id name status elapsed`` then the progress bar, or what is wrong when something is."""
+        """``id name status elapsed`` then the progress bar, or what is wrong when something is. A row with a note or
+        an error drops its name when keeping it would leave the text less than ``_MIN_DETAIL`` characters."""
         from rich.text import Text
 
         status = row.status
         style = {"Completed": "green", "Running": "yellow", "Pending": "cyan", "Waiting": "dim"}.get(status, "red")
         job = row.job
         percent = 100.0 if job is not None and job.status == "Completed" else (job.percent if job else None)
-        text = Text(no_wrap=True)
-        text.append(f"{row.short} ", "bold")
-        text.append(f"{(row.name or '?')[: self.name_width]:<{self.name_width}} ")
-        text.append(f"{status:<9} ", style)
-        text.append(f"{durations.format(row.elapsed(now)):>6}  ")
         if job is not None and job.status == "Failed":
             detail = clean(job.fail_reason or "no fail_reason given")
         else:
-            error = (
-                "wait stopped"
-                if row.cancelled
-                else (row.error or "").replace(f"job {row.job_id}: ", "").replace(f"job {row.job_id} ", "")
-            )
-            detail = clean(self.scrub(error or row.note))
+            detail = clean(self.scrub("wait stopped" if row.cancelled else (row.detail() or row.note)))
+        room, bar, name_width = self._columns(width)
+        if detail and room - name_width - 1 < min(len(detail), _MIN_DETAIL):
+            name_width = 0
+        text = Text(no_wrap=True)
+        text.append(f"{row.short} ", "bold")
+        if name_width:
+            text.append(f"{(row.name or '?')[:name_width]:<{name_width}} ")
+        text.append(f"{status:<9} ", style)
+        text.append(f"{durations.format(row.elapsed(now)):>6}  ")
         if detail:
             text.append(detail, "red" if row.error is not None and not row.cancelled else "dim")
         elif percent is not None:
-            bar = 10 if width < 100 else 20
             filled = round(bar * percent / 100)
             text.append(self.full * filled, style)
             text.append(self.empty * (bar - filled), "dim")
-            text.append(f" {percent:3.0f}%")
+            text.append(f" {percent:3.0f}%" if bar else f"{percent:3.0f}%")
         elif job is not None and job.process:
             text.append(clean(job.process, 20))
         return self._fit(text, width)

@@ -40,7 +40,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.TIMED_OUT: "timed out",
     ExitCode.NOT_FOUND: "job not found (after --not-found-grace)",
     ExitCode.CREDENTIALS: "credentials refused",
-    ExitCode.API: "API or network error that persisted, or an unexpected error",
+    ExitCode.API: "API or network error that persisted, stdout closed (the jobs not delivered), or an unexpected error",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C): the jobs go on in the task center",
     ExitCode.TERMINATED: "terminated (SIGTERM): the jobs go on in the task center",
 }

@@ -27,6 +27,7 @@ from provider.cli import exit_codes
 from provider.cli import run as run_command
 from provider.cli.display import SafeStream, clean, make_display
 from provider.cli.exit_codes import ExitCode
+from provider.config import words
 from provider.config.credentials import redact, secret_values
 from provider.config.settings import LIST_API_ENV, LIST_API_MODES, resolve_service
 from provider.core import durations, services, validate
@@ -163,7 +164,9 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--region", default=s, help="region, to derive the endpoint from (HW_REGION_NAME)")
     where.add_argument("--endpoint", default=s, help="API base URL (GAUSSDB_ENDPOINT, or derived from the region)")
     where.add_argument(
-        "--api-path", default=s, help="API path prefix (GAUSSDB_API_PATH; default /mysql/v3, /v3 on current endpoints)"
+        "--api-path",
+        default=s,
+        help="API path prefix (GAUSSDB_API_PATH; default /v3, or /mysql/v3 for an explicit gaussdb-mysql endpoint)",
     )
     where.add_argument(
         "--service",
@@ -521,7 +524,9 @@ def _wait(
     problem = _emit(run, redact(json.dumps([final[job_id].entry for job_id in ids], indent=2), run.secrets))
     if problem:
         run.say(f"could not write the jobs: {problem}")
-        return code or ExitCode.API
+        # The result was not delivered: an API-level failure, unless the jobs' own code is worse (the usual
+        # "highest code wins"), so a Failed job with a closed stdout exits ExitCode.API as docs/cli.md says.
+        return max(code, ExitCode.API)
     return code
 
 
@@ -587,7 +592,7 @@ def main(
     except _Exit as exc:
         code = exc.code
     except GaussDBError as exc:
-        run.say(str(exc))
+        run.say(words.message(exc, words.CLI))  # the fix in the CLI's words: flags and environment variables
         code = exit_codes.for_error(exc)
     except KeyboardInterrupt:
         run.say("interrupted")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from provider.config.words import SettingError
 from provider.core import validate
-from provider.core.errors import ConfigError
 from provider.core.sanitize import strip_userinfo
 
 # (stack config key, environment variables in order of preference)
@@ -117,8 +117,8 @@ def discover(config: Mapping[str, Any], env: Mapping[str, str]) -> Credentials:
     ak, sk = lookup(config, env, ACCESS_KEY), lookup(config, env, SECRET_KEY)
     if ak or sk:
         if not (ak and sk):
-            raise ConfigError(
-                "incomplete AK/SK: set both the access key and the secret key",
+            raise SettingError(
+                "incomplete AK/SK: set both {access_key} and {secret_key}",
                 setting="secret_key" if ak else "access_key",
             )
         return Credentials("aksk", access_key=ak, secret_key=sk, security_token=lookup(config, env, SECURITY_TOKEN))
@@ -129,12 +129,11 @@ def discover(config: Mapping[str, Any], env: Mapping[str, str]) -> Credentials:
     domain = lookup(config, env, DOMAIN_NAME)
     if user or password:
         if not (user and password and domain):
-            raise ConfigError("incomplete IAM login: set user name, password and domain name", setting="password")
+            raise SettingError(
+                "incomplete IAM login: set {user_name}, {password} and {domain_name}", setting="password"
+            )
         return Credentials("password", user=user, password=password, domain=domain)
-    raise ConfigError(
-        "no credentials: set an access key and secret key (HW_ACCESS_KEY, HW_SECRET_KEY or "
-        "gaussdb:accessKey, gaussdb:secretKey), an IAM token, or an IAM user and password"
-    )
+    raise SettingError("no credentials: set {aksk}, {auth_token}, or {login}")
 
 
 def remember_secret(value: str) -> None:

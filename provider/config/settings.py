@@ -12,13 +12,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from provider.config.credentials import config_value, first
+from provider.config.words import SettingError
 from provider.core import services, validate
 from provider.core.errors import ConfigError
 from provider.core.services import DEFAULT_SERVICE, OTC_DOMAINS, Service
 
 # The API path of an explicit endpoint of the default service (the seed page's); see Service.explicit_api_path.
 DEFAULT_API_PATH = services.SERVICES[DEFAULT_SERVICE].explicit_api_path
-_SET_ENDPOINT = "set endpoint (gaussdb:endpoint, GAUSSDB_ENDPOINT) to the service's base URL"
+_SET_ENDPOINT = "set {endpoint} to the service's base URL"
 
 
 class Settings(BaseModel):
@@ -78,10 +79,9 @@ def derived_endpoint(region: str, service: Service | None = None) -> tuple[str, 
     if host is None:
         where = f"in {cloud} region {region}" if region in OTC_DOMAINS else f"for region {region!r}"
         offered = ", ".join(hosts) or "none documented"
-        raise ConfigError(
-            f"no known {row.title} endpoint {where} (known {cloud} regions: {offered}): {_SET_ENDPOINT}",
-            setting="region",
-        )
+        # Braces of the values are doubled: the message is a template of setting names (provider/config/words.py).
+        known = f"no known {row.title} endpoint {where} (known {cloud} regions: {offered})"
+        raise SettingError(known.replace("{", "{{").replace("}", "}}") + ": " + _SET_ENDPOINT, setting="region")
     return host, row.derived_api_path
 
 
@@ -97,9 +97,7 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
         args.get("project_id"), config_value(config, "projectId"), env.get("HW_PROJECT_ID"), env.get("OS_PROJECT_ID")
     )
     if project is None:
-        raise ConfigError(
-            "no project id: set the project_id argument, gaussdb:projectId or HW_PROJECT_ID", setting="project_id"
-        )
+        raise SettingError("no project id: set {project_id}", setting="project_id")
     region = first(
         args.get("region"), config_value(config, "region"), env.get("HW_REGION_NAME"), env.get("OS_REGION_NAME")
     )
@@ -111,11 +109,7 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
     api_path = first(args.get("api_path"), config_value(config, "apiPath"), env.get("GAUSSDB_API_PATH"))
     if endpoint is None:
         if region is None:
-            raise ConfigError(
-                "no endpoint: set endpoint (gaussdb:endpoint, GAUSSDB_ENDPOINT) or a region "
-                "(gaussdb:region, HW_REGION_NAME) to derive it from",
-                setting="endpoint",
-            )
+            raise SettingError("no endpoint: set {endpoint} or {region} to derive it from", setting="endpoint")
         endpoint, derived_path = derived_endpoint(region, row)
         api_path = api_path or derived_path
     auth_url = first(config_value(config, "authUrl"), env.get("HW_AUTH_URL"), env.get("OS_AUTH_URL"))

@@ -1,4 +1,5 @@
 """Durations as people type them on a command line: ``90``, ``90s``, ``10m``, ``1h30m``, ``1.5h``, ``2d``.
+Units are lower-case only: ``10M`` (minutes or months?) is refused.
 
 Parsing and printing live together so that what the CLI shows (``1m20s``, ``deadline in 58m``) is a form it
 also accepts.
@@ -20,7 +21,10 @@ _EXAMPLES = "a number of seconds or a duration such as 90s, 10m, 1h30m"
 
 def parse(value: str, what: str, *, allow_zero: bool = False) -> float:
     """Seconds in (0, 7 days] (or [0, 7 days] with ``allow_zero``); ``what`` names the setting in the message."""
-    text = value.strip().lower()
+    text = value.strip()
+    if any(unit.isupper() for unit in text if unit.isalpha()):
+        # "10M" reads as months to some and minutes to others: refused rather than guessed.
+        raise ConfigError(f"invalid {what} {value!r}: units are lower-case s, m, h, d (is M minutes or months?)")
     seconds: float | None = None
     try:
         seconds = float(text)

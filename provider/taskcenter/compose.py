@@ -16,7 +16,7 @@ from requests.auth import AuthBase
 from provider.config import settings as settings_module
 from provider.config.credentials import Credentials, discover, secret_values
 from provider.config.settings import Settings
-from provider.core.errors import ConfigError
+from provider.config.words import SettingError
 from provider.taskcenter.client import TaskCenterClient
 from provider.wire.auth import AkSkAuth, PasswordAuth, TokenAuth
 from provider.wire.transport import DEFAULT_TRANSPORT, Transport
@@ -34,9 +34,8 @@ def resolve(args: Mapping[str, Any], config: Mapping[str, Any], env: Mapping[str
     settings = settings_module.resolve(args, config, env)
     credentials = discover(config, env)
     if credentials.kind == "password" and settings.auth_url is None:
-        raise ConfigError(
-            "IAM password login needs the IAM URL: set gaussdb:authUrl or HW_AUTH_URL (or a region to derive it from)",
-            setting="auth_url",
+        raise SettingError(
+            "IAM password login needs the IAM URL: set {auth_url} (or {region} to derive it from)", setting="auth_url"
         )
     return Resolved(settings, credentials)
 
