@@ -170,7 +170,7 @@ def test_create_starts_the_operation_waits_and_returns_the_jobs_fields(plugin: P
     )
     id_, outputs = create(plugin, inputs)
     assert id_ == outputs["job_id"] and emu.job(id_) is not None
-    assert (outputs["status"], outputs["name"]) == ("Completed", "AddNodes")
+    assert (outputs["status"], outputs["name"]) == ("Completed", "AddGaussDBforMySQLNodes")
     assert outputs["instance"]["id"] == db["id"]
     assert len(outputs["node_names"]) == 1 and outputs["adopted"] is False and outputs["requested_at"]
     assert set(OUTPUTS) - {"fail_reason", "order_id", "restart_required", "backup"} <= set(outputs)
