@@ -38,6 +38,7 @@ MODULES: dict[str, str] = {
     "test_operations_emulator": "integration",
     "test_operations_plugin": "e2e",
     "test_operations_resource": "integration",
+    "test_operations_run": "integration",
     "test_pending": "integration",
     "test_plugin": "e2e",
     "test_plugin_pool": "e2e",
