@@ -92,7 +92,7 @@ def test_timeout_is_one_deadline_for_starting_and_waiting(
     db = emu.create_instance(op_duration=0)
     result = provider.create(props(db["id"], timeout=600))
     assert clock.start_timeouts == [600.0] and clock.wait_timeouts == [job_wait]
-    assert result.outs["status"] == "Completed" and accepted(emu, db["id"]) == 1
+    assert result.outs is not None and result.outs["status"] == "Completed" and accepted(emu, db["id"]) == 1
 
 
 def test_an_order_fails_once_keeps_its_id_and_the_next_up_sends_nothing(

@@ -11,6 +11,7 @@ import pytest
 
 from gaussdb_emulator.server import Emulator
 from provider.cli import run as run_module
+from provider.taskcenter import operations
 from provider.waiting.budget import RequestBudget
 from tests.support.cli import cli
 
@@ -49,11 +50,11 @@ def test_timeout_is_one_deadline_for_starting_and_waiting(
     clock = {"now": 0.0}
     monkeypatch.setattr(run_module, "_now", lambda: clock["now"])
     waited: list[float] = []
-    real_wait, real_for = main_module._wait, run_module.operation_client_for
+    real_wait, real_for = main_module._wait, operations.operation_client_for
 
     def wait(run: Any, args: Any, *rest: Any) -> int:
         waited.append(args.timeout)
-        return real_wait(run, args, *rest)
+        return int(real_wait(run, args, *rest))
 
     def client_for(*args: Any, **kwargs: Any) -> Any:
         client = real_for(*args, **kwargs)
