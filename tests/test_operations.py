@@ -17,6 +17,7 @@ from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.core.errors import ApiError, ConfigError
 from provider.taskcenter.models import Job, JobInstance
 from provider.taskcenter.operations import (
+    OPERATIONS,
     OperationBusy,
     OperationClient,
     OperationOrdered,
@@ -278,3 +279,16 @@ def test_a_yearly_monthly_instance_answers_an_order_which_is_not_sent_again(emu:
     with pytest.raises(OperationOrdered) as enlarged:
         client(emu, vc).start("add-read-replicas", db["id"], {"priorities": [1]}, timeout=60)
     assert set(enlarged.value.answer) == {"instance_id", "node_names", "order_id"}
+
+
+def test_what_an_operation_answers_is_scrubbed_of_credentials(emu: Emulator) -> None:
+    """An echoing gateway's answer never carries a credential into outputs, the journal or the CLI's JSON."""
+    made = operation_client_for({}, {}, aksk_env(emu), transport=FAST)
+    secret = emu.config.secret_key
+    started = made._started(
+        OPERATIONS["backup"], "db1", {"job_id": "j1", "backup": {"name": "nightly", "description": f"key {secret}"}}
+    )
+    assert secret not in repr(started.answer) and started.answer["backup"]["name"] == "nightly"
+    with pytest.raises(OperationOrdered) as ordered:
+        made._started(OPERATIONS["resize-flavor"], "db1", {"order_id": f"o-{secret}"})
+    assert secret not in str(ordered.value) and secret not in ordered.value.order_id
