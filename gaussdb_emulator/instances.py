@@ -6,8 +6,13 @@ job bound to the instance (``JobStore``) and changes the instance when that job 
 ticks in the background: an instance is settled (finished operations applied) whenever it is looked at.
 
 While an operation runs, another is refused with 409 ``DBS.200019`` (a backup in progress: ``DBS.201205``), as the
-cloud does. Job names other than ``RestartGaussDBInstance`` (seen in OTC's task examples) are the emulator's
-choice (unverified against the cloud).
+cloud does. Job names are those of Huawei Cloud's ListImmediateJobs page (its ``job_name`` values) and, for a
+restart, OTC's task example (``RestartGaussDBInstance``); a backup's and a parameter change's are the emulator's
+choice (no page lists them: unverified).
+
+A yearly/monthly instance (``"charge_mode": "prePaid"`` at creation; Huawei Cloud's billing-mode value) answers a
+resize or an enlarge with an ``order_id`` and no job (OPERATIONS.md), as the cloud does: the emulator applies the
+change at once (the order paid), with no job to read.
 """
 
 from __future__ import annotations
@@ -42,7 +47,13 @@ IN_PROGRESS = ("DBS.200019", "Another operation is being performed on the DB ins
 BACKUP_IN_PROGRESS = ("DBS.201205", "Backup is in progress, please wait.")
 NOT_ALLOWED = ("DBS.200086", "This operation is not allowed by the DB instance status.")
 
-_CONTROL_FIELDS = frozenset({"id", "name", "flavor", "nodes", "port", "project_id", "op_duration", "parameters"})
+_CONTROL_FIELDS = frozenset(
+    {"id", "name", "flavor", "nodes", "port", "project_id", "op_duration", "parameters", "charge_mode"}
+)
+# Billing modes (Huawei Cloud's charge_mode values): pay-per-use, and yearly/monthly.
+CHARGE_MODES = ("postPaid", "prePaid")
+# Operations a yearly/monthly instance answers with an order instead of a job (OPERATIONS.md).
+ORDERED = frozenset({"resize-flavor", "add-read-replicas"})
 
 OPERATION_PATH = re.compile(
     r"^/v3/(?P<project>[^/]+)/(?:instances/(?P<instance>[^/]+)/(?P<rest>restart|action|nodes/enlarge|nodes/[^/]+|name"
@@ -96,15 +107,16 @@ class Instance:
     operations: int = 0
     running: _Running | None = None
     node_serial: int = 0
+    charge_mode: str = "postPaid"
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """An operation the API accepted: the status and body of its answer and the job it started."""
+    """An operation the API accepted: the status and body of its answer and the job it started (None: an order)."""
 
     status: int
     body: dict[str, Any]
-    job_id: str
+    job_id: str | None
 
 
 def _number(payload: Mapping[str, object], key: str, default: float) -> float:
@@ -157,8 +169,11 @@ class InstanceStore:
         parameters = payload.get("parameters", {})
         if not isinstance(parameters, dict) or not all(isinstance(v, str) for v in parameters.values()):
             raise JobError("parameters must be an object of strings")
+        charge_mode = payload.get("charge_mode", CHARGE_MODES[0])
+        if charge_mode not in CHARGE_MODES:
+            raise JobError(f"charge_mode must be one of {', '.join(CHARGE_MODES)}")
         assert isinstance(name, str) and isinstance(flavor, str) and isinstance(project, str)
-        assert isinstance(instance_id, str)
+        assert isinstance(instance_id, str) and isinstance(charge_mode, str)
         instance = Instance(
             id=instance_id,
             name=name,
@@ -168,6 +183,7 @@ class InstanceStore:
             nodes=[],
             parameters=dict(parameters),
             op_duration=_number(payload, "op_duration", DEFAULT_OP_DURATION),
+            charge_mode=charge_mode,
         )
         for index in range(count):
             self._add_node(instance, "master" if index == 0 else "slave")
@@ -237,6 +253,8 @@ class InstanceStore:
                 code = BACKUP_IN_PROGRESS if instance.running.backup else IN_PROGRESS
                 raise OperationRefused(409, *code)
             plan = self._plan(kind, instance, body, match["rest"] or "")
+            if instance.charge_mode == "prePaid" and kind in ORDERED:
+                return self._order(instance, plan)
             return self._start(instance, plan)
 
     def _plan(self, kind: str, instance: Instance, body: object, rest: str) -> _Plan:
@@ -247,7 +265,9 @@ class InstanceStore:
                 raise OperationRefused(404, "DBS.200008", "The node does not exist.")
             if node.type == "master":
                 raise OperationRefused(400, *NOT_ALLOWED)
-            return _Plan("DeleteNode", "MODIFYING", lambda i: i.nodes.remove(node) if node in i.nodes else None)
+            return _Plan(
+                "DeleteGaussDBforMySQLNode", "MODIFYING", lambda i: i.nodes.remove(node) if node in i.nodes else None
+            )
         if not isinstance(body, dict):
             raise _bad("the body must be a JSON object")
         if kind == "restart":
@@ -262,21 +282,21 @@ class InstanceStore:
                 raise _bad("resize_flavor.spec_code is required")
             if spec == instance.flavor:
                 raise _bad("the new flavor is the current one")
-            return _Plan("ResizeFlavor", "MODIFYING INSTANCE TYPE", lambda i: setattr(i, "flavor", spec))
+            return _Plan("ResizeGaussDBforMySQLFlavor", "MODIFYING INSTANCE TYPE", lambda i: setattr(i, "flavor", spec))
         if kind == "add-read-replicas":
             return self._enlarge(instance, body)
         if kind == "rename":
             name = body.get("name")
             if not isinstance(name, str) or not NAME.match(name):
                 raise _bad("name must be 4-64 characters: a letter, then letters, digits, '-' or '_'")
-            return _Plan("ModifyInstanceName", "MODIFYING", lambda i: setattr(i, "name", name))
+            return _Plan("RenameGaussDBforMySQLInstance", "MODIFYING", lambda i: setattr(i, "name", name))
         if kind == "change-port":
             port = body.get("port")
             if isinstance(port, bool) or not isinstance(port, int) or not 1024 <= port <= 65535:
                 raise _bad("port must be an integer 1024-65535")
             if port in RESERVED_PORTS:
                 raise _bad(f"port {port} is reserved")
-            return _Plan("ModifyPort", "MODIFYING DATABASE PORT", lambda i: setattr(i, "port", port))
+            return _Plan("ModifyGaussDBforMySQLPort", "MODIFYING DATABASE PORT", lambda i: setattr(i, "port", port))
         if kind == "modify-parameters":
             values = body.get("parameter_values")
             if not isinstance(values, dict) or not values:
@@ -309,7 +329,7 @@ class InstanceStore:
             target.nodes.extend(new)
 
         return _Plan(
-            "AddNodes",
+            "AddGaussDBforMySQLNodes",
             "MODIFYING",
             apply,
             answer={"instance_id": instance.id, "node_names": [n.name for n in new]},
@@ -361,6 +381,14 @@ class InstanceStore:
         body = {**plan.answer, "job_id": job.id} if plan.first else {"job_id": job.id, **plan.answer}
         return Accepted(plan.status, copy.deepcopy(body), job.id)
 
+    @staticmethod
+    def _order(instance: Instance, plan: _Plan) -> Accepted:
+        """A yearly/monthly instance's answer: an order id and no job; the change applies at once."""
+        order_id = uuid.uuid4().hex[:24]
+        plan.apply(instance)
+        instance.operations += 1
+        return Accepted(plan.status, {**plan.answer, "order_id": order_id}, None)
+
     # -- time ---------------------------------------------------------------------------------------------
 
     def _settle(self, instance: Instance) -> None:
@@ -397,6 +425,7 @@ class InstanceStore:
             "project_id": instance.project_id,
             "operations": instance.operations,
             "job_id": running.job.id if running is not None else None,
+            "charge_mode": instance.charge_mode,
         }
 
     @staticmethod

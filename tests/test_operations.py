@@ -1,6 +1,7 @@
 """Starting operations exactly once (provider.taskcenter.operations) over real HTTP to the emulator: sent once,
 a busy instance waited out (virtual time shared with the emulator), a lost answer never repeated but adopted or
-reported with how to adopt its job."""
+reported with how to adopt its job; the job of a lost answer found through the task center's list call
+(``provider.taskcenter.lists``, the emulator's ``immediate-jobs``), paced and paged."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from gaussdb_emulator.clock import VirtualClock
 from gaussdb_emulator.server import Emulator, EmulatorConfig
 from provider.core.errors import ApiError, ConfigError
+from provider.taskcenter.models import Job, JobInstance
 from provider.taskcenter.operations import (
-    ListedJob,
+    OPERATIONS,
     OperationBusy,
     OperationClient,
+    OperationOrdered,
     OperationUncertain,
     check_parameters,
     find_started_job,
@@ -63,6 +65,7 @@ def client(emu: Emulator, vc: VirtualClock, **kwargs: Any) -> OperationClient:
     return OperationClient(
         made.settings,
         made._auth,
+        tasks=made._tasks,
         transport=FAST,
         clock=vc.monotonic,
         sleep=vc.sleep,
@@ -122,55 +125,87 @@ def test_busy_until_the_timeout_starts_nothing(emu: Emulator, vc: VirtualClock) 
     assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
 
 
+def lists_sent(emu: Emulator) -> int:
+    return sum(1 for _t, _job, kind in emu.stats()["log"] if kind == "list")
+
+
 def test_a_lost_answer_is_not_sent_again_and_says_how_to_adopt(emu: Emulator, vc: VirtualClock) -> None:
+    """Where the task center has no list call (OTC: the call answers 404), the error is the way to adopt."""
+    emu.set_list_api("gaussdb-mysql", False)
     db = emu.create_instance(op_duration=OP)
     emu.drop_after_accept()
+    pacer = RecordingPacer()
     with pytest.raises(OperationUncertain) as lost:
-        client(emu, vc, lister=lambda _since: None).start("restart", db["id"], timeout=60)
+        client(emu, vc, pacer=pacer).start("restart", db["id"], timeout=60)
     message = str(lost.value)
     assert "may have started" in message and "no list call" in message
     assert "GaussDBOperation(..., adopt_job_id=JOB_ID)" in message and "gaussdb-job wait JOB_ID" in message
-    assert "RestartGaussDBInstance" in message and db["id"] in message
+    assert "RebootGaussDBforMySQLInstance or RestartGaussDBInstance" in message and db["id"] in message
     assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
+    assert len(operations(emu)) == 1
+    # The list call was asked (and refused) through the pacer, as every request is.
+    assert lists_sent(emu) == 1 and pacer.acquired == 2
+
+
+def test_a_lost_answer_is_adopted_through_the_list_call(emu: Emulator, vc: VirtualClock) -> None:
+    """The list holds an older restart of the same instance and a restart of another instance: only the one the
+    lost request started is adopted; the list call goes through the pacer."""
+    db, other = emu.create_instance(op_duration=OP), emu.create_instance(op_duration=OP)
+    earlier = client(emu, vc).start("restart", db["id"], timeout=60)
+    vc.advance(5 * 60)  # the earlier restart is long done (and created well before the slack)
+    client(emu, vc).start("restart", other["id"], timeout=60)
+    pacer = RecordingPacer()
+    emu.drop_after_accept()
+    started = client(emu, vc, pacer=pacer).start("restart", db["id"], timeout=60)
+    mine = emu.instance(db["id"])["job_id"]  # type: ignore[index]
+    assert started.adopted and started.job_id == mine and started.job_id != earlier.job_id
+    assert len(operations(emu)) == 3 and emu.instance(db["id"])["operations"] == 2  # type: ignore[index]
+    # The lost request had no answer to report on; the list page did.
+    assert lists_sent(emu) == 1 and pacer.acquired == 2 and pacer.throttled == [False]
+
+
+def test_the_adoption_reads_every_page_of_a_busy_window(emu: Emulator, vc: VirtualClock) -> None:
+    """More jobs in the window than one page holds (50): the list is paged, as the batch reads page it."""
+    db = emu.create_instance(op_duration=OP)
+    for index in range(60):
+        emu.create_job(name="RebootGaussDBforMySQLInstance", instance={"id": f"other{index:02d}", "name": "x"})
+    emu.drop_after_accept()
+    started = client(emu, vc).start("restart", db["id"], timeout=60)
+    assert started.adopted and started.job_id == emu.instance(db["id"])["job_id"]  # type: ignore[index]
+    assert lists_sent(emu) == 2 and len(operations(emu)) == 1
+
+
+def test_an_unreadable_list_says_the_operation_may_have_started(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP)
+    emu.drop_after_accept()
+
+    def failing(_since: datetime) -> list[Job]:
+        raise ApiError("task-center list call failed: HTTP 500")
+
+    with pytest.raises(OperationUncertain, match=r"looking for its job failed .*HTTP 500.*adopt_job_id=JOB_ID"):
+        client(emu, vc, lister=failing).start("restart", db["id"], timeout=60)
     assert len(operations(emu)) == 1
 
 
-def test_a_lost_answer_is_adopted_from_the_list_of_recent_jobs(emu: Emulator, vc: VirtualClock) -> None:
-    db = emu.create_instance(op_duration=OP)
-    asked: list[datetime] = []
-
-    def lister(since: datetime) -> list[ListedJob]:
-        asked.append(since)
-        job_id = emu.instance(db["id"])["job_id"]  # type: ignore[index]
-        job = emu.job(job_id)
-        assert job is not None
-        created = datetime.strptime(job["created"], "%Y-%m-%dT%H:%M:%S%z")
-        other = ListedJob("other-instance-job", "RestartGaussDBInstance", "another", created)
-        return [other, ListedJob(job_id, f" {job['name']}", db["id"], created)]
-
-    emu.drop_after_accept()
-    started = client(emu, vc, lister=lister).start("restart", db["id"], timeout=60)
-    assert started.adopted and started.job_id == emu.instance(db["id"])["job_id"]  # type: ignore[index]
-    assert len(asked) == 1 and len(operations(emu)) == 1
+def job(job_id: str, name: str, instance: str, created: datetime) -> Job:
+    return Job(id=job_id, name=name, status="Running", created=created, instance=JobInstance(id=instance))
 
 
 def test_find_started_job_matches_instance_name_and_time() -> None:
     sent = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    mine = ListedJob("j1", "RestartGaussDBInstance", "db1", sent + timedelta(seconds=2))
+    mine = job("j1", "RebootGaussDBforMySQLInstance", "db1", sent + timedelta(seconds=2))
     jobs = [
-        ListedJob("j0", "RestartGaussDBInstance", "db1", sent - timedelta(hours=1)),  # an earlier restart
-        ListedJob("j2", "ModifyPort", "db1", sent + timedelta(seconds=3)),
-        ListedJob("j3", "RestartGaussDBInstance", "db2", sent + timedelta(seconds=1)),
+        job("j0", "RebootGaussDBforMySQLInstance", "db1", sent - timedelta(hours=1)),  # an earlier restart
+        job("j2", "ModifyGaussDBforMySQLPort", "db1", sent + timedelta(seconds=3)),
+        job("j3", "RebootGaussDBforMySQLInstance", "db2", sent + timedelta(seconds=1)),
         mine,
     ]
-    assert find_started_job(jobs, instance_id="db1", names=["RestartGaussDBInstance"], sent_at=sent) == mine
-    assert find_started_job(jobs[:3], instance_id="db1", names=["RestartGaussDBInstance"], sent_at=sent) is None
+    names = ["RebootGaussDBforMySQLInstance", "RestartGaussDBInstance"]
+    assert find_started_job(jobs, instance_id="db1", names=names, sent_at=sent) == mine
+    assert find_started_job(jobs[:3], instance_id="db1", names=names, sent_at=sent) is None
     with pytest.raises(OperationUncertain, match="2 jobs could be"):
         find_started_job(
-            [*jobs, ListedJob("j4", "RestartGaussDBInstance", "db1", sent)],
-            instance_id="db1",
-            names=["RestartGaussDBInstance"],
-            sent_at=sent,
+            [*jobs, job("j4", "RestartGaussDBInstance", "db1", sent)], instance_id="db1", names=names, sent_at=sent
         )
 
 
@@ -230,22 +265,30 @@ def test_other_services_have_no_operations(emu: Emulator) -> None:
         operation_client_for({"service": "rds"}, {}, aksk_env(emu))
 
 
-def serves_job_list(emu: Emulator) -> bool:
-    url = f"{emu.url}/v3/{emu.config.project_id}/immediate-jobs"
-    return requests.get(url, headers={"X-Auth-Token": emu.issue_token()}, timeout=5).status_code != 404
+def test_a_yearly_monthly_instance_answers_an_order_which_is_not_sent_again(emu: Emulator, vc: VirtualClock) -> None:
+    db = emu.create_instance(op_duration=OP, charge_mode="prePaid")
+    with pytest.raises(OperationOrdered) as ordered:
+        client(emu, vc).start("resize-flavor", db["id"], {"spec_code": "gaussdb.mysql.2xlarge.x86.8"}, timeout=60)
+    order_id = ordered.value.order_id
+    message = str(ordered.value)
+    assert order_id and f"accepted as order {order_id}" in message and "yearly/monthly" in message
+    assert "nothing to wait for" in message and "not sent again" in message and "Billing Center" in message
+    assert "find" not in message and "adopt" not in message  # not a lost answer: no job to look for
+    assert ordered.value.answer == {"order_id": order_id}
+    assert len(operations(emu)) == 1 and emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
+    with pytest.raises(OperationOrdered) as enlarged:
+        client(emu, vc).start("add-read-replicas", db["id"], {"priorities": [1]}, timeout=60)
+    assert set(enlarged.value.answer) == {"instance_id", "node_names", "order_id"}
 
 
-def test_the_list_call_finds_the_job_of_a_lost_answer_where_the_task_center_has_one(
-    emu: Emulator, vc: VirtualClock
-) -> None:
-    """TaurusDB's immediate-jobs list (Huawei Cloud); OTC has none, and neither may this emulator (404): then the
-    answer is the hint, and either way the operation was sent once."""
-    db = emu.create_instance(op_duration=OP)
-    emu.drop_after_accept()
-    if serves_job_list(emu):
-        started = client(emu, vc).start("restart", db["id"], timeout=60)
-        assert started.adopted and started.job_id == emu.instance(db["id"])["job_id"]  # type: ignore[index]
-    else:
-        with pytest.raises(OperationUncertain, match="no list call"):
-            client(emu, vc).start("restart", db["id"], timeout=60)
-    assert emu.instance(db["id"])["operations"] == 1  # type: ignore[index]
+def test_what_an_operation_answers_is_scrubbed_of_credentials(emu: Emulator) -> None:
+    """An echoing gateway's answer never carries a credential into outputs, the journal or the CLI's JSON."""
+    made = operation_client_for({}, {}, aksk_env(emu), transport=FAST)
+    secret = emu.config.secret_key
+    started = made._started(
+        OPERATIONS["backup"], "db1", {"job_id": "j1", "backup": {"name": "nightly", "description": f"key {secret}"}}
+    )
+    assert secret not in repr(started.answer) and started.answer["backup"]["name"] == "nightly"
+    with pytest.raises(OperationOrdered) as ordered:
+        made._started(OPERATIONS["resize-flavor"], "db1", {"order_id": f"o-{secret}"})
+    assert secret not in str(ordered.value) and secret not in ordered.value.order_id

@@ -8,8 +8,6 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-import requests
-
 from gaussdb_emulator.server import Emulator
 from provider.cli.main import main
 from provider.taskcenter.operations import operation_client_for
@@ -36,11 +34,6 @@ def cli(args: list[str], env: dict[str, str]) -> Result:
     code = main(args, env=env, stdout=out, stderr=err, policy=FAST_POLICY, transport=FAST_TRANSPORT)
     assert "Traceback" not in err.getvalue()
     return Result(code, out.getvalue(), err.getvalue())
-
-
-def serves_job_list(emu: Emulator) -> bool:
-    url = f"{emu.url}/v3/{emu.config.project_id}/immediate-jobs"
-    return requests.get(url, headers={"X-Auth-Token": emu.issue_token()}, timeout=5).status_code != 404
 
 
 def operation_log(emu: Emulator) -> list[str]:
@@ -110,14 +103,21 @@ def test_bad_parameters_exit_2_and_send_nothing(emulator: Emulator, emu_env: dic
     assert cli(["run", "reboot", db["id"]], emu_env).code == 2
 
 
-def test_a_lost_answer_exits_6_and_says_how_to_adopt_its_job(emulator: Emulator, emu_env: dict[str, str]) -> None:
+def test_a_lost_answer_is_adopted_from_the_task_centers_list(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    """Huawei Cloud lists its jobs (immediate-jobs): the job the lost request started is found, never re-sent."""
     db = emulator.create_instance(op_duration=600)
     emulator.drop_after_accept()
-    if serves_job_list(emulator):  # the job is found in the task center's list instead (Huawei Cloud)
-        adopted = cli(["run", "restart", db["id"], "--no-wait"], emu_env)
-        assert adopted.code == 0 and json.loads(adopted.stdout)["operation"]["adopted"] is True
-        assert len(operation_log(emulator)) == 1
-        return
+    adopted = cli(["run", "restart", db["id"], "--no-wait"], emu_env)
+    assert adopted.code == 0 and json.loads(adopted.stdout)["operation"]["adopted"] is True
+    assert json.loads(adopted.stdout)["job_id"] == emulator.instance(db["id"])["job_id"]  # type: ignore[index]
+    assert len(operation_log(emulator)) == 1
+
+
+def test_a_lost_answer_exits_6_and_says_how_to_adopt_its_job(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    """Where the task center has no list call (OTC), the error says how to adopt the job."""
+    emulator.set_list_api("gaussdb-mysql", False)
+    db = emulator.create_instance(op_duration=600)
+    emulator.drop_after_accept()
     result = cli(["run", "restart", db["id"]], emu_env)
     assert result.code == 6
     assert "may have started" in result.stderr and "gaussdb-job wait JOB_ID" in result.stderr

@@ -308,3 +308,12 @@ def test_control_api_creates_and_shows_instances(emu: Emulator) -> None:
     assert requests.get(f"{emu.url}/_emulator/instances/nope", timeout=5).status_code == 404
     bad = requests.post(f"{emu.url}/_emulator/instances", json={"nodes": 0}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_an_instance_takes_a_billing_mode(emu: Emulator) -> None:
+    """``charge_mode`` (Huawei Cloud's values) at creation; anything else is refused; the view shows it."""
+    url = f"{emu.url}/_emulator/instances"
+    refused = requests.post(url, json={"charge_mode": "yearly"}, timeout=5)
+    assert refused.status_code == 400 and "charge_mode must be one of postPaid, prePaid" in refused.text
+    made = requests.post(url, json={"charge_mode": "prePaid"}, timeout=5).json()["instance"]
+    assert made["charge_mode"] == "prePaid" and instance(emu)["charge_mode"] == "postPaid"

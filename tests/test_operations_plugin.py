@@ -18,7 +18,6 @@ from typing import Any
 
 import grpc
 import pytest
-import requests
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
@@ -170,7 +169,7 @@ def test_create_starts_the_operation_waits_and_returns_the_jobs_fields(plugin: P
     )
     id_, outputs = create(plugin, inputs)
     assert id_ == outputs["job_id"] and emu.job(id_) is not None
-    assert (outputs["status"], outputs["name"]) == ("Completed", "AddNodes")
+    assert (outputs["status"], outputs["name"]) == ("Completed", "AddGaussDBforMySQLNodes")
     assert outputs["instance"]["id"] == db["id"]
     assert len(outputs["node_names"]) == 1 and outputs["adopted"] is False and outputs["requested_at"]
     assert set(OUTPUTS) - {"fail_reason", "order_id", "restart_required", "backup"} <= set(outputs)
@@ -228,23 +227,35 @@ def test_a_timed_out_wait_resumes_on_the_next_up_for_the_same_job(plugin: Plugin
     assert [job for _t, job, kind in emu.stats()["log"] if kind == "operation" and job == job_id] == [job_id]
 
 
+def test_a_lost_answer_is_found_in_the_task_centers_list(plugin: PluginProcess, emu: Emulator) -> None:
+    """The task center lists its jobs (Huawei Cloud): the job the lost request started is found and waited for."""
+    db = emu.create_instance(op_duration=0)
+    emu.drop_after_accept()
+    inputs = checked(plugin, {"instance_id": db["id"], "operation": "backup", "parameters": {"name": "pre-upgrade"}})
+    _, found = create(plugin, inputs)
+    assert found["adopted"] is True and found["status"] == "Completed" and accepted(emu, db["id"]) == 1
+
+
 def test_a_lost_answer_is_never_sent_again_and_its_job_can_be_adopted(plugin: PluginProcess, emu: Emulator) -> None:
+    """No list call (OTC): the state keeps the time; the next up refuses to send again; the user adopts the job."""
+    emu.set_list_api("gaussdb-mysql", False)
+    try:
+        lost_answer_without_a_list(plugin, emu)
+    finally:
+        emu.set_list_api("gaussdb-mysql", True)
+
+
+def lost_answer_without_a_list(plugin: PluginProcess, emu: Emulator) -> None:
     db = emu.create_instance(op_duration=0)
     emu.drop_after_accept()
     seen = len(emu.stats()["log"])
     inputs = checked(plugin, {"instance_id": db["id"], "operation": "backup", "parameters": {"name": "pre-upgrade"}})
-    url = f"{emu.url}/v3/{emu.config.project_id}/immediate-jobs"
-    if requests.get(url, headers={"X-Auth-Token": emu.issue_token()}, timeout=5).status_code != 404:
-        # The task center lists its jobs (Huawei Cloud): the job the lost request started is found and waited for.
-        _, found = create(plugin, inputs)
-        assert found["adopted"] is True and found["status"] == "Completed" and accepted(emu, db["id"]) == 1
-        return
     with pytest.raises(InitFailed) as lost:
         create(plugin, inputs)
     assert "may have started" in lost.value.message and "never sends the operation again" in lost.value.message
     assert lost.value.properties.get("job_id") is None and lost.value.properties["requested_at"]
-    # The next up: Update with the partial state looks for the job (this emulator has no list call) and refuses
-    # to send the operation again.
+    # The next up: Update with the partial state looks for the job (no list call here) and refuses to send the
+    # operation again.
     with pytest.raises(InitFailed) as still:
         update(plugin, lost.value.id, lost.value.properties, inputs)
     assert "adopt_job_id" in still.value.message

@@ -411,7 +411,10 @@ def _wait(
     # One budget for the run: the gateway throttles a tenant's request rate, so the rate is what is bounded, the
     # same whether 1 or 1000 jobs are waited for. (A cap on requests in flight bounds nothing against a fast API.)
     # The flag, else GAUSSDB_MAX_RATE, else the default; a budget of this run's own (a CLI run is one process).
-    budget = RequestBudget(getattr(args, "max_rate", None) or budget_module.max_rate({}, run.env))
+    # `run` hands over the budget its operation request already used (one per process, as the README says).
+    budget = getattr(args, "budget", None) or RequestBudget(
+        getattr(args, "max_rate", None) or budget_module.max_rate({}, run.env)
+    )
     options = WaitOptions(
         timeout=timeout,
         policy=policy,

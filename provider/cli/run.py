@@ -2,7 +2,9 @@
 for its job exactly as ``wait`` does (same progress, exit codes and JSON, each entry with an ``operation`` key
 more: the operation, the instance and what the operation answered).
 
-``main`` owns the parser and the wait; this module adds the command and runs it with the wait it is given.
+``main`` owns the parser and the wait; this module adds the command and runs it with the wait it is given. One
+request budget serves the operation request, the list call that may look for its job, and the wait (handed over
+as ``budget``); ``--timeout`` is one deadline for waiting out a busy instance and then waiting for the job.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from provider.cli import exit_codes
 from provider.cli.exit_codes import ExitCode
 from provider.core.errors import GaussDBError
 from provider.taskcenter.models import OUTPUT_FIELDS
-from provider.taskcenter.operations import ANSWER_FIELDS, OPERATIONS, Started, lookup, operation_client_for
+from provider.taskcenter.operations import (
+    ANSWER_FIELDS,
+    OPERATIONS,
+    OperationOrdered,
+    Started,
+    lookup,
+    operation_client_for,
+)
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import RequestBudget
 from provider.waiting.policy import DEFAULT_TIMEOUT, Policy, next_delay
@@ -39,6 +48,12 @@ DESCRIPTION = (
     "operation runs on the instance the API answers 409: the request is sent again when it can be accepted, "
     "within --timeout. A request whose answer was lost is never sent again: the error says how to adopt its job."
 )
+
+# Seconds the job is still waited for when starting the operation used the whole --timeout: time for one read of
+# the job, so that the JSON shows it (a choice, not a measured figure).
+LAST_LOOK = 1.0
+# The clock of the run's deadline (a module attribute, so a test can stand in for it).
+_now = time.monotonic
 
 Wait = Callable[[Any, argparse.Namespace, argparse.ArgumentParser, Policy, threading.Event], int]
 
@@ -120,12 +135,14 @@ def execute(
         # While the instance is busy, sent again on the wait's own schedule (2 s growing to 30 s by default).
         delay=lambda elapsed: next_delay(policy, elapsed, rng=rng),
     )
-    start = time.monotonic()
+    deadline = _now() + timeout
     info: dict[str, Any] = {"name": args.operation, "instance_id": args.instance_id}
     try:
         started = client.start(args.operation, args.instance_id, params, timeout=timeout, cancel=cancel)
     except GaussDBError as exc:
         run.say(str(exc))
+        if isinstance(exc, OperationOrdered):
+            info = _info(Started(args.operation, args.instance_id, "", exc.answer))
         entry = {**dict.fromkeys(OUTPUT_FIELDS), "error": str(exc), "operation": info}
         _emit(run, json.dumps([entry], indent=2))
         return exit_codes.for_error(exc)
@@ -141,7 +158,8 @@ def execute(
         return ExitCode.COMPLETED
     waited = argparse.Namespace(**vars(args))
     waited.job_ids = [started.job_id]
-    waited.timeout = max(timeout - (time.monotonic() - start), 1.0)
+    waited.timeout = max(deadline - _now(), LAST_LOOK)
+    waited.budget = budget
     captured = io.StringIO()
     code = wait(dataclasses.replace(run, out=captured), waited, parser, policy, cancel)
     try:

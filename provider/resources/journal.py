@@ -9,12 +9,20 @@ when the create or update completes, when the resource is deleted, or after ``MA
 month: CONTRACT.md).
 
 The key is what the operation is (project directory, endpoint, project, instance, operation, parameters,
-triggers). The directory is ``GAUSSDB_JOURNAL_DIR``, else ``$XDG_STATE_HOME/gaussdb-job/operations``, else
-``~/.local/state/gaussdb-job/operations``: it covers runs on this machine only.
+triggers), hashed: the file name shows none of it. A record holds only when the request was sent, the job id and
+what the operation answered (node names, backup, ``restart_required``, an order id), as scrubbed by the client:
+never a credential nor a parameter value. The directory is ``GAUSSDB_JOURNAL_DIR``, else
+``$XDG_STATE_HOME/gaussdb-job/operations``, else ``~/.local/state/gaussdb-job/operations`` (created 0700, files
+0600): it covers runs on this machine only.
+
+A journal that cannot be written *before* the request is sent refuses the operation (the caller says so, naming
+``GAUSSDB_JOURNAL_DIR``): without the record, a run stopped mid-wait would start it again. Once the request is
+sent, a failed write only costs that protection (the state keeps the job id) and the caller says so in one line.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -38,11 +46,23 @@ class Entry:
 
 
 def directory(env: Mapping[str, str] | None = None) -> Path:
+    """Raises OSError when there is no directory to use (no variable set and no home directory)."""
     env = os.environ if env is None else env
     if env.get(DIR_ENV):
         return Path(env[DIR_ENV])
-    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "gaussdb-job" / "operations"
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]) / "gaussdb-job" / "operations"
+    try:
+        home = Path.home()
+    except RuntimeError:
+        raise OSError(errno.ENOENT, "no home directory for the journal", "~") from None
+    return home / ".local" / "state" / "gaussdb-job" / "operations"
+
+
+def why(exc: OSError) -> str:
+    """One line for a failed journal write: what failed, where."""
+    what = exc.strerror or type(exc).__name__
+    return f"{what}: {exc.filename}" if exc.filename else what
 
 
 def key(props: Mapping[str, Any]) -> str:
@@ -58,9 +78,8 @@ def key(props: Mapping[str, Any]) -> str:
 
 
 def read(name: str) -> Entry | None:
-    path = directory() / f"{name}.json"
     try:
-        data = json.loads(path.read_text())
+        data = json.loads((directory() / f"{name}.json").read_text())
         entry = Entry(**data)
     except (OSError, ValueError, TypeError):
         return None

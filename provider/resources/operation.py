@@ -9,8 +9,13 @@ Exactly once across ``pulumi up``s: once the operation is accepted, every failur
 timeout, Ctrl-C, an unexpected error) leaves the job id in the state (``partial_state``: the engine records the
 resource and calls Update on the next ``up``), and that Update waits for the same job instead of starting the
 operation again. A request whose answer was lost leaves the time it was sent: the next ``up`` looks for its job
-again (where the task center has a list call) or says how to adopt it (``adopt_job_id``). Nothing starts an
-operation where partial state is unavailable (the plugin is not the one this was written for).
+again (where the task center has a list call) or says how to adopt it (``adopt_job_id``). An operation accepted
+as an order (a yearly/monthly instance: no job) fails once with the order id, kept in the state; the next ``up``
+sends nothing and completes. Nothing starts an operation where partial state is unavailable (the plugin is not
+the one this was written for).
+
+``timeout`` is one deadline for the whole create (or update): waiting out a busy instance and then waiting for the
+job share it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -47,6 +53,7 @@ from provider.taskcenter.models import OUTPUT_FIELDS, Job
 from provider.taskcenter.operations import (
     ANSWER_FIELDS,
     OPERATIONS,
+    OperationOrdered,
     OperationUncertain,
     Started,
     check_instance_id,
@@ -55,7 +62,7 @@ from provider.taskcenter.operations import (
     operation_client_for,
 )
 from provider.waiting import budget as budget_module
-from provider.waiting.policy import DEFAULT_POLICY, next_delay
+from provider.waiting.policy import DEFAULT_POLICY, DEFAULT_TIMEOUT, next_delay
 
 # What the operation is: a change of any of these starts it again.
 OPERATION_INPUTS = ("instance_id", "operation", "parameters", "triggers", "adopt_job_id")
@@ -65,6 +72,20 @@ INPUTS = (*OPERATION_INPUTS, *SHARED_INPUTS)
 ANSWER_OUTPUTS = (*(key for key in ANSWER_FIELDS if key != "instance_id"), "adopted", "requested_at")
 OUTPUTS = (*OUTPUT_FIELDS, *ANSWER_OUTPUTS)
 DONE = "Completed"
+# Seconds the job is still waited for when starting the operation used the whole timeout: time for one read of the
+# job, so that the outputs show it (a choice, not a measured figure).
+LAST_LOOK = 1.0
+# The provider's clock for the create's deadline (a module attribute, so a test can stand in for it).
+_now = time.monotonic
+
+
+def _deadline(props: Mapping[str, Any]) -> float:
+    """The one deadline of a create or update: ``timeout`` seconds from now."""
+    return _now() + float(props.get("timeout") or DEFAULT_TIMEOUT)
+
+
+def _left(deadline: float, floor: float = 0.0) -> float:
+    return max(deadline - _now(), floor)
 
 
 def _done(outputs: Mapping[str, Any]) -> bool:
@@ -125,18 +146,28 @@ class GaussDBOperationProvider(GaussDBJobProvider):
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        started, requested_at = self._begin(props)
-        return CreateResult(started.job_id, self._finish(started.job_id, props, started, requested_at))
+        deadline = _deadline(props)
+        started, requested_at = self._begin(props, deadline)
+        return CreateResult(started.job_id, self._finish(started.job_id, props, started, requested_at, deadline))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        deadline = _deadline(news)
         if any(not _same(key, olds.get(key), news.get(key)) for key in OPERATION_INPUTS):
             # The old operation's record (if it never completed) must not be resumed should its inputs come back.
             journal.remove(journal.key(olds))
-            started, sent = self._begin(news)
-            return UpdateResult(self._finish(id_, news, started, sent))
+            started, sent = self._begin(news, deadline)
+            return UpdateResult(self._finish(id_, news, started, sent, deadline))
         kept = {**{key: olds.get(key) for key in OUTPUTS}, **{key: news.get(key) for key in INPUTS}}
         if _done(olds):
             return UpdateResult(kept)  # timeout, settings: nothing to start, nothing to wait for
+        if not olds.get("job_id") and olds.get("order_id"):
+            # The last up was told the operation was accepted as an order: nothing to send, nothing to wait for.
+            journal.remove(journal.key(news))
+            _log_info(
+                f"GaussDBOperation: {news.get('operation')} of instance {news.get('instance_id')} was accepted as "
+                f"order {olds.get('order_id')} by an earlier run: nothing sent, nothing to wait for"
+            )
+            return UpdateResult(kept)
         # The last create or update failed after the operation was accepted (partial state, or the job Failed):
         # wait for that job, never start a new one.
         requested_at = olds.get("requested_at")
@@ -147,7 +178,7 @@ class GaussDBOperationProvider(GaussDBJobProvider):
             started = Started(operation, instance_id, str(job_id), answer, olds.get("adopted") is True)
         else:
             started = self._find_lost(id_, news, requested_at)
-        return UpdateResult(self._finish(id_, news, started, requested_at))
+        return UpdateResult(self._finish(id_, news, started, requested_at, deadline))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         job_id = props.get("job_id")
@@ -171,10 +202,11 @@ class GaussDBOperationProvider(GaussDBJobProvider):
 
     # -- starting and waiting ---------------------------------------------------------------------------
 
-    def _begin(self, props: Mapping[str, Any]) -> tuple[Started, str]:
+    def _begin(self, props: Mapping[str, Any], deadline: float) -> tuple[Started, str]:
         """The operation started (or the job to adopt, or the job an earlier run started and never reported);
         raises a clean error when nothing started, and ``ResourceInitFailed`` when it may have (the time it was
-        sent goes into the state)."""
+        sent goes into the state) or was accepted as an order (its id goes into the state). A busy instance is
+        waited out until ``deadline``."""
         operation, instance_id = str(props.get("operation")), str(props.get("instance_id"))
         adopt = props.get("adopt_job_id")
         if adopt:
@@ -188,6 +220,9 @@ class GaussDBOperationProvider(GaussDBJobProvider):
         earlier = journal.read(name)
         if earlier is not None:
             # An earlier run sent this very operation and was stopped before the engine heard of it.
+            order = earlier.answer.get("order_id")
+            if not earlier.job_id and order:
+                raise self._ordered(props, str(order), earlier.answer, earlier.requested_at, earlier=True)
             if earlier.job_id:
                 _log_info(
                     f"GaussDBOperation: {operation} of instance {instance_id} was started by an earlier run "
@@ -199,9 +234,13 @@ class GaussDBOperationProvider(GaussDBJobProvider):
         try:
             journal.write(name, journal.Entry(requested_at))
         except OSError as exc:
+            # Refused rather than degraded: without the record, a run stopped mid-wait would start it again.
             raise GaussDBJobError(
-                f"{operation} of instance {instance_id} not started: cannot record it before sending it in "
-                f"{journal.directory()} ({exc.strerror}); set {journal.DIR_ENV} to a writable directory"
+                _scrub(
+                    f"{operation} of instance {instance_id} not started: cannot record it before sending it "
+                    f"({journal.why(exc)}); set {journal.DIR_ENV} to a writable directory",
+                    self._config,
+                )
             ) from None
         try:
             client = operation_client_for(
@@ -212,19 +251,21 @@ class GaussDBOperationProvider(GaussDBJobProvider):
                 delay=_busy_delay(),
             )
             try:
-                timeout = float(props.get("timeout") or 3600.0)
                 started = client.start(
                     operation,
                     instance_id,
                     props.get("parameters") or {},
-                    timeout=timeout,
+                    timeout=_left(deadline),
                     cancel=plugin_pool.shutdown_event(),
                 )
             finally:
                 client.close()
+        except OperationOrdered as exc:
+            self._record(name, journal.Entry(requested_at, None, dict(exc.answer)))
+            raise self._ordered(props, exc.order_id, exc.answer, requested_at, message=str(exc)) from None
         except OperationUncertain as exc:
             sent = (exc.sent_at or datetime.now(UTC)).isoformat()
-            journal.write(name, journal.Entry(sent))
+            self._record(name, journal.Entry(sent))
             outputs = self._op_outputs(props, None, None, sent)
             raise partial_state.ResourceInitFailed(
                 _scrub(
@@ -237,8 +278,51 @@ class GaussDBOperationProvider(GaussDBJobProvider):
         except Exception as exc:  # noqa: BLE001 - nothing started: a plain error, the next up starts it
             journal.remove(name)
             _fail(exc, self._config)
-        journal.write(name, journal.Entry(requested_at, started.job_id, dict(started.answer)))
+        self._record(name, journal.Entry(requested_at, started.job_id, dict(started.answer)))
         return started, requested_at
+
+    def _ordered(
+        self,
+        props: Mapping[str, Any],
+        order_id: str,
+        answer: Mapping[str, Any],
+        requested_at: str,
+        *,
+        message: str | None = None,
+        earlier: bool = False,
+    ) -> partial_state.ResourceInitFailed:
+        """The failure of an operation accepted as an order: the order id (and the rest of the answer) goes into
+        the state, so the next ``up`` sends nothing."""
+        operation, instance_id = props.get("operation"), props.get("instance_id")
+        if message is None:
+            message = (
+                f"{operation} of instance {instance_id} was accepted as order {order_id} by an earlier run (a "
+                "yearly/monthly instance: no job to wait for); it is not sent again; follow the order in the "
+                "console's Billing Center"
+            )
+        started = Started(str(operation), str(instance_id), "", dict(answer))
+        outputs = self._op_outputs(props, started, None, requested_at)
+        outputs["job_id"] = None
+        return partial_state.ResourceInitFailed(
+            _scrub(
+                f"{message}; the next `pulumi up` sends nothing and completes this resource (change triggers to "
+                "run the operation again)",
+                self._config,
+            ),
+            f"order-{order_id}",
+            outputs,
+        )
+
+    @staticmethod
+    def _record(name: str, entry: journal.Entry) -> None:
+        """Update the journal after the request was sent: a failure here must not lose the job id, which the state
+        keeps anyway (partial state); only a plugin stopped mid-wait then misses the record (one line says so)."""
+        try:
+            journal.write(name, entry)
+        except OSError as exc:
+            _log_info(
+                f"GaussDBOperation: the journal could not be updated ({journal.why(exc)}); the state keeps the job"
+            )
 
     def _find_lost(self, id_: str, props: Mapping[str, Any], requested_at: Any, name: str | None = None) -> Started:
         """The job a request sent at ``requested_at`` started, found in the task center's list, or
@@ -250,13 +334,13 @@ class GaussDBOperationProvider(GaussDBJobProvider):
         except ValueError:
             sent = datetime.now(UTC)
         try:
-            client = operation_client_for(props, self._config, os.environ)
+            client = operation_client_for(
+                props, self._config, os.environ, pacer=budget_module.process_budget_from(self._config)
+            )
             try:
                 found = client.adopt(operation, instance_id, sent)
             finally:
                 client.close()
-            journal.write(name or journal.key(props), journal.Entry(str(requested_at), found.job_id))
-            return found
         except OperationUncertain as exc:
             raise partial_state.ResourceInitFailed(
                 _scrub(f"{exc}; set adopt_job_id to the job's id (or change triggers to start anew)", self._config),
@@ -269,12 +353,18 @@ class GaussDBOperationProvider(GaussDBJobProvider):
                 id_,
                 self._op_outputs(props, None, None, str(requested_at)),
             ) from None
+        self._record(name or journal.key(props), journal.Entry(str(requested_at), found.job_id))
+        return found
 
-    def _finish(self, id_: str, props: Mapping[str, Any], started: Started, requested_at: Any) -> dict[str, Any]:
-        """Wait for the started job; any failure leaves the job id in the state (``ResourceInitFailed``)."""
+    def _finish(
+        self, id_: str, props: Mapping[str, Any], started: Started, requested_at: Any, deadline: float
+    ) -> dict[str, Any]:
+        """Wait for the started job until ``deadline`` (what starting it left of the timeout); any failure leaves the
+        job id in the state (``ResourceInitFailed``)."""
         job: Job | None = None
         try:
-            job = self._wait({**props, "job_id": started.job_id, "fail_on_error": False})
+            timeout = _left(deadline, LAST_LOOK)
+            job = self._wait({**props, "job_id": started.job_id, "fail_on_error": False, "timeout": timeout})
             outputs = self._op_outputs(props, started, job, requested_at)
             if job.status == "Failed" and props.get("fail_on_error", True) is not False:
                 reason = job.fail_reason or "no fail_reason given"

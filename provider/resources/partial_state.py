@@ -27,6 +27,8 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from provider.core.sanitize import clean
+
 PLUGIN_MODULE = "pulumi.dynamic.__main__"
 PROVIDER_KEY = "__provider"
 STATUS_DETAILS = "grpc-status-details-bin"
@@ -79,7 +81,8 @@ def install() -> bool:
             for name, cell in cells.items():
                 cell.cell_contents = _reporting(cell.cell_contents, name)
         except Exception as exc:  # noqa: BLE001 - anything unexpected: leave the plugin as it is, say so
-            print(f"gaussdb-job: partial state unavailable in this plugin ({exc})", file=sys.stderr, flush=True)
+            why = clean(str(exc) or type(exc).__name__, 200)
+            print(f"gaussdb-job: partial state unavailable in this plugin ({why})", file=sys.stderr, flush=True)
             return False
         _installed = True
         return True

@@ -10,8 +10,11 @@ idempotency token, so "once" rests on how each request is sent and what each ans
 - a request that could not connect was never sent: it fails, nothing started;
 - a request that was sent and then lost its answer (reset, timeout, a 5xx, an unreadable body) may have started
   the operation: it is never sent again. Its job is looked for among the task center's recent jobs (same
-  instance, a job name of the operation, created after the request was sent) when the task center has a list
-  call, and adopted; otherwise ``OperationUncertain`` says the operation may have started and how to adopt its job.
+  instance, a job name of the operation, created after the request was sent) through the service's list call
+  (``provider.taskcenter.lists``: paced, scrubbed, windowed and paged as the batch reads are) where it has one,
+  and adopted; otherwise ``OperationUncertain`` says the operation may have started and how to adopt its job;
+- an answer with an ``order_id`` and no job (a yearly/monthly instance) was accepted as an order: nothing to wait
+  for, never sent again (``OperationOrdered``).
 """
 
 from __future__ import annotations
@@ -31,10 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from requests.auth import AuthBase
 from urllib3.exceptions import NewConnectionError
 
+from provider.config.credentials import secret_values
 from provider.config.settings import Settings
 from provider.core.errors import ApiError, AuthError, ConfigError, GaussDBError
 from provider.core.sanitize import clean
-from provider.taskcenter.models import parse_time
+from provider.taskcenter import lists
+from provider.taskcenter.client import TaskCenterClient
+from provider.taskcenter.models import Job
 from provider.taskcenter.reader import Pacer
 from provider.wire.jsondepth import json_too_deep
 from provider.wire.transport import DEFAULT_TRANSPORT, Transport
@@ -81,6 +87,29 @@ class OperationUncertain(GaussDBError):
 
 class OperationBusy(GaussDBError):
     """The instance stayed busy with another operation until the timeout: this one was not started."""
+
+
+class OperationOrdered(GaussDBError):
+    """The operation was accepted as an order (a yearly/monthly instance): it goes on, with no job to wait for.
+    Not to be sent again."""
+
+    def __init__(self, message: str, order_id: str, answer: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+        # What the operation answered besides the order (node names of an enlarge), kept as outputs.
+        self.answer = dict(answer)
+
+
+class _Unpaced:
+    """A pacer that never holds a request back: for a client given none (tests, one-off use)."""
+
+    def acquire(
+        self, *, priority: float = 0.0, deadline: float | None = None, cancel: threading.Event | None = None
+    ) -> bool:
+        return not (cancel is not None and cancel.is_set())
+
+    def feedback(self, *, throttled: bool) -> None:
+        pass
 
 
 # -- parameters: what each operation takes -----------------------------------------------------------------
@@ -159,8 +188,9 @@ class Operation:
     body: Callable[[Any, str], dict[str, Any] | None]
     # The answer's fields kept as outputs, besides job_id.
     answer: tuple[str, ...] = ()
-    # Job names the task center gives this operation's jobs (for adoption). Only RestartGaussDBInstance is seen
-    # in OTC's task examples; the others are the emulator's and unverified.
+    # Job names the task center gives this operation's jobs (to recognise the job of a lost answer); each with its
+    # source in OPERATIONS below. "ListImmediateJobs" is Huawei Cloud's TaurusDB API page of that name (the
+    # job_name values of its query table, support.huaweicloud.com/api-taurusdb/ListImmediateJobs.html).
     job_names: tuple[str, ...] = ()
 
 
@@ -173,7 +203,11 @@ OPERATIONS: dict[str, Operation] = {
             "instances/{instance_id}/restart",
             RestartParams,
             lambda p, _i: {"delay": p.delay},
-            job_names=("RestartGaussDBInstance",),
+            job_names=(
+                # ListImmediateJobs; and OTC's task example (reference/gaussdb_04_0014.rst: " RestartGaussDBInstance")
+                "RebootGaussDBforMySQLInstance",
+                "RestartGaussDBInstance",
+            ),
         ),
         Operation(
             "resize-flavor",
@@ -182,7 +216,7 @@ OPERATIONS: dict[str, Operation] = {
             ResizeFlavorParams,
             lambda p, _i: {"resize_flavor": {"spec_code": p.spec_code}},
             answer=("order_id",),
-            job_names=("ResizeFlavor",),
+            job_names=("ResizeGaussDBforMySQLFlavor",),  # ListImmediateJobs
         ),
         Operation(
             "add-read-replicas",
@@ -191,7 +225,7 @@ OPERATIONS: dict[str, Operation] = {
             AddReadReplicasParams,
             lambda p, _i: {"priorities": list(p.priorities)},
             answer=("instance_id", "node_names", "order_id"),
-            job_names=("AddNodes",),
+            job_names=("AddGaussDBforMySQLNodes",),  # ListImmediateJobs
         ),
         Operation(
             "delete-read-replica",
@@ -199,7 +233,7 @@ OPERATIONS: dict[str, Operation] = {
             "instances/{instance_id}/nodes/{node_id}",
             DeleteReadReplicaParams,
             lambda _p, _i: None,
-            job_names=("DeleteNode",),
+            job_names=("DeleteGaussDBforMySQLNode",),  # ListImmediateJobs
         ),
         Operation(
             "rename",
@@ -207,7 +241,7 @@ OPERATIONS: dict[str, Operation] = {
             "instances/{instance_id}/name",
             RenameParams,
             lambda p, _i: {"name": p.name},
-            job_names=("ModifyInstanceName",),
+            job_names=("RenameGaussDBforMySQLInstance",),  # ListImmediateJobs
         ),
         Operation(
             "change-port",
@@ -215,7 +249,7 @@ OPERATIONS: dict[str, Operation] = {
             "instances/{instance_id}/port",
             ChangePortParams,
             lambda p, _i: {"port": p.port},
-            job_names=("ModifyPort",),
+            job_names=("ModifyGaussDBforMySQLPort",),  # ListImmediateJobs
         ),
         Operation(
             "modify-parameters",
@@ -224,7 +258,7 @@ OPERATIONS: dict[str, Operation] = {
             ModifyParametersParams,
             lambda p, _i: {"parameter_values": dict(p.parameter_values)},
             answer=("restart_required",),
-            job_names=("ModifyConfiguration",),
+            job_names=("ModifyConfiguration",),  # unverified: no page lists it (the emulator's name)
         ),
         Operation(
             "backup",
@@ -237,7 +271,7 @@ OPERATIONS: dict[str, Operation] = {
                 **({"description": p.description} if p.description else {}),
             },
             answer=("backup",),
-            job_names=("CreateManualSnapshot",),
+            job_names=("CreateManualSnapshot",),  # unverified: no page lists it (the emulator's name)
         ),
     )
 }
@@ -274,38 +308,57 @@ def check_parameters(operation: str, parameters: Mapping[str, Any] | None) -> _P
 # -- adoption: the job a lost request started ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ListedJob:
-    """A job as a task center's list call shows it (enough to recognise the one a lost request started)."""
-
-    job_id: str
-    name: str
-    instance_id: str
-    created: datetime | None
-
-
-def find_started_job(
-    jobs: Sequence[ListedJob], *, instance_id: str, names: Sequence[str], sent_at: datetime
-) -> ListedJob | None:
-    """The one job of ``jobs`` the request sent at ``sent_at`` started: on the instance, a name of the operation,
-    created after the request was sent (less ``ADOPT_SLACK``). None when there is none; ``OperationUncertain``
-    when several match (two operations of the kind at once: no guess is safe)."""
+def find_started_job(jobs: Sequence[Job], *, instance_id: str, names: Sequence[str], sent_at: datetime) -> Job | None:
+    """The one job of ``jobs`` (as a list call shows them) the request sent at ``sent_at`` started: on the
+    instance, a name of the operation, created after the request was sent (less ``ADOPT_SLACK``). None when there
+    is none; ``OperationUncertain`` when several match (two operations of the kind at once: no guess is safe)."""
     wanted = {name.strip().lower() for name in names}
     since = sent_at - ADOPT_SLACK
     matches = [
         job
         for job in jobs
-        if job.instance_id == instance_id
+        if job.instance is not None
+        and job.instance.id == instance_id
         and job.name.strip().lower() in wanted
         and job.created is not None
         and job.created >= since
     ]
     if len(matches) > 1:
-        ids = ", ".join(job.job_id for job in matches)
+        ids = ", ".join(job.id for job in matches)
         raise OperationUncertain(
             f"{len(matches)} jobs could be the one the lost request started ({ids}): adopt the right one by its id"
         )
     return matches[0] if matches else None
+
+
+def list_recent_jobs(
+    tasks: TaskCenterClient,
+    pacer: Pacer,
+    since: datetime,
+    now: datetime,
+    *,
+    deadline: float | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Job] | None:
+    """The jobs the task center's list call shows created between ``since`` and ``now`` (``lists``: the service's
+    window and paging, each page paced by ``pacer`` and scrubbed by the client); None where the service has no
+    list call or it is not offered here (404 on OTC, "not supported", 403). Raises ``ApiError``/``AuthError``."""
+    call = tasks.settings.service_row.list_call
+    if call is None:
+        return None
+    span = lists.window(call, [since, now])
+    jobs: list[Job] = []
+    try:
+        for number in range(lists.MAX_PAGES):
+            page = lists.read_page(tasks, pacer, span, number, deadline=deadline, cancel=cancel)
+            if page is None:
+                raise ApiError("no turn in the request budget to list the recent jobs before the deadline")
+            jobs.extend(page.jobs.values())
+            if page.count < call.page_size or (page.total is not None and (number + 1) * call.page_size >= page.total):
+                break
+    except lists.ListRefused:
+        return None
+    return jobs
 
 
 # -- sending -----------------------------------------------------------------------------------------------
@@ -324,7 +377,7 @@ class Started:
 
 
 # Lists the task center's recent jobs created since a time; None when it has no list call.
-Lister = Callable[[datetime], list[ListedJob] | None]
+Lister = Callable[[datetime], Sequence[Job] | None]
 
 
 def adopt_hint(operation: str, instance_id: str, sent_at: datetime) -> str:
@@ -338,7 +391,9 @@ def adopt_hint(operation: str, instance_id: str, sent_at: datetime) -> str:
 
 class OperationClient:
     """Sends operations for one project. ``pacer`` paces every request (the process's request budget);
-    ``delay(elapsed)`` is the pause before sending again to a busy instance; ``lister`` finds recent jobs."""
+    ``delay(elapsed)`` is the pause before sending again to a busy instance; ``tasks`` is the task center's client
+    (its list call finds the job of a lost answer; its ``scrub`` cleans every answer); ``lister`` replaces that
+    list call (tests)."""
 
     def __init__(
         self,
@@ -349,6 +404,7 @@ class OperationClient:
         session: requests.Session | None = None,
         pacer: Pacer | None = None,
         delay: Callable[[float], float] | None = None,
+        tasks: TaskCenterClient | None = None,
         lister: Lister | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float, threading.Event | None], bool] | None = None,
@@ -367,7 +423,8 @@ class OperationClient:
         self._sleep = sleep or _sleep
         self._wall_clock = wall_clock
         self._host = urlsplit(settings.endpoint).netloc
-        self._lister = lister if lister is not None else self._list_immediate_jobs
+        self._tasks = tasks or TaskCenterClient(settings, auth, transport=self._transport)
+        self._lister = lister if lister is not None else self._list_recent_jobs
 
     def base_url(self) -> str:
         # Operations live under /v3 even where the task center is read under the older /mysql/v3.
@@ -378,6 +435,11 @@ class OperationClient:
 
     def close(self) -> None:
         self._session.close()
+        self._tasks.close()
+
+    def scrub(self, value: Any) -> Any:
+        """``value`` without any credential this process knows (the task-center client's scrub)."""
+        return self._tasks.scrub(value)
 
     def start(
         self,
@@ -451,18 +513,25 @@ class OperationClient:
         return f"{operation} of instance {instance_id} not started within {timeout:g} s: {why}; nothing was started"
 
     def _started(self, op: Operation, instance_id: str, answer: Mapping[str, Any]) -> Started:
+        answer = self.scrub(dict(answer))
         job_id = answer.get("job_id")
+        kept = {key: answer[key] for key in op.answer if key in answer}
         if not isinstance(job_id, str) or not job_id.strip():
-            if answer.get("order_id"):
-                raise OperationUncertain(
-                    f"{op.name} of instance {instance_id} was accepted as order {clean(str(answer['order_id']), 80)}"
-                    " (a yearly/monthly instance): there is no job to wait for; follow the order in the console"
+            order = answer.get("order_id")
+            if isinstance(order, str | int) and not isinstance(order, bool) and str(order).strip():
+                order_id = clean(str(order).strip(), 80)
+                raise OperationOrdered(
+                    f"{op.name} of instance {instance_id} was accepted as order {order_id} (a yearly/monthly "
+                    "instance: the change is billed through an order, and the API answers no task-center job), so "
+                    "there is nothing to wait for and it is not sent again; follow the order in the console's "
+                    "Billing Center and the instance's status until it is done",
+                    order_id,
+                    {**kept, "order_id": order_id},
                 )
             raise OperationUncertain(
                 f"{op.name} of instance {instance_id} was accepted but the answer named no job: it has started; "
                 + adopt_hint(op.name, instance_id, self._wall_clock())
             )
-        kept = {key: answer[key] for key in op.answer if key in answer}
         return Started(op.name, instance_id, job_id.strip(), kept)
 
     def adopt(self, operation: str, instance_id: str, sent_at: datetime, what: str = "its answer was lost") -> Started:
@@ -483,16 +552,17 @@ class OperationClient:
             raise OperationUncertain(f"{where}; {exc}", sent_at) from None
         if found is None:
             raise OperationUncertain(f"{where}; no job of it is listed yet; {hint}", sent_at)
-        return Started(op.name, instance_id, found.job_id, {}, adopted=True)
+        return Started(op.name, instance_id, found.id, {}, adopted=True)
 
     def _refused(self, operation: str, instance_id: str, response: requests.Response, code: str | None) -> GaussDBError:
-        body = _answer_body(response) or {}
+        body = self.scrub(_answer_body(response) or {})
+        code = self.scrub(code)
         msg = body.get("error_msg")
         status = response.status_code
         detail = f"HTTP {status}" + (f" {clean(code, 40)}" if code else "")
         detail += f": {clean(msg, 300)}" if isinstance(msg, str) and msg else ""
-        request_id = response.headers.get("X-Request-Id")
-        if request_id:
+        request_id = self.scrub(response.headers.get("X-Request-Id"))
+        if isinstance(request_id, str) and request_id:
             detail += f" (request id {clean(request_id, 80)})"
         message = f"{operation} of instance {instance_id} refused, nothing started: {detail}"
         if status in (401, 403):
@@ -505,46 +575,8 @@ class OperationClient:
             request_id=request_id,
         )
 
-    def _list_immediate_jobs(self, since: datetime) -> list[ListedJob] | None:
-        """TaurusDB's ``GET /v3/{project_id}/immediate-jobs`` (Huawei Cloud; LIST-APIS.md): recent jobs, or None
-        where the call does not exist (404, as on OTC)."""
-        if self._pacer is not None:
-            self._pacer.acquire()
-        url = f"{self.base_url()}/immediate-jobs"
-        params = {"start_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"), "limit": 50}
-        try:
-            response = self._transport.fetch(self._session, "GET", url, params=params, auth=self._auth)
-        except requests.RequestException as exc:
-            raise ApiError(f"could not list the recent jobs ({_lost_reason(exc)})", transient=True) from None
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise ApiError(f"listing the recent jobs answered HTTP {response.status_code}")
-        body = _answer_body(response)
-        rows = body.get("jobs") if body is not None else None
-        if not isinstance(rows, list):
-            raise ApiError("listing the recent jobs gave an unreadable answer")
-        jobs = []
-        for row in rows:
-            if not isinstance(row, dict):
-                continue
-            created = row.get("created_time")
-            jobs.append(
-                ListedJob(
-                    job_id=str(row.get("job_id") or row.get("id") or ""),
-                    name=str(row.get("job_name") or row.get("name") or ""),
-                    instance_id=str(row.get("instance_id") or ""),
-                    created=_when(created),
-                )
-            )
-        return jobs
-
-
-def _when(value: object) -> datetime | None:
-    try:
-        return parse_time(value)
-    except (ValueError, TypeError):
-        return None
+    def _list_recent_jobs(self, since: datetime) -> list[Job] | None:
+        return list_recent_jobs(self._tasks, self._pacer or _Unpaced(), since, self._wall_clock())
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -592,8 +624,11 @@ def operation_client_for(
     pacer: Pacer | None = None,
     delay: Callable[[float], float] | None = None,
 ) -> OperationClient:
-    """An operation client for these settings and credentials (argument > stack config > environment)."""
+    """An operation client for these settings and credentials (argument > stack config > environment); what the
+    server answers is scrubbed of every configured credential and every token issued to this process."""
     from provider.taskcenter import compose
 
     resolved = compose.resolve(args, config, env)
-    return OperationClient(resolved.settings, compose.auth_for(resolved), transport=transport, pacer=pacer, delay=delay)
+    auth = compose.auth_for(resolved, transport)
+    tasks = TaskCenterClient(resolved.settings, auth, transport=transport, secrets=lambda: secret_values(config, env))
+    return OperationClient(resolved.settings, auth, transport=transport, pacer=pacer, delay=delay, tasks=tasks)
