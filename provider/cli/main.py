@@ -111,7 +111,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.err.write(self.format_usage())
         self.err.write(f"{PROG}: error: {message}{self._suggestion(message)}\n")
-        self.err.write(f"Try '{PROG} --help' (or '{PROG} wait --help') for more.\n")
+        # A command's own parser points at its own help ("gaussdb-job run --help"), the top one at both.
+        command = self.prog.rsplit(" ", 1)[-1] if self.prog != PROG else ""  # argparse: "<parent usage> run"
+        more = f"'{PROG} {command} --help'" if command else f"'{PROG} --help' (or '{PROG} wait --help')"
+        self.err.write(f"Try {more} for more.\n")
         raise _Exit(ExitCode.USAGE)
 
     def _suggestion(self, message: str) -> str:
@@ -311,6 +314,12 @@ def _hints(client: TaskCenterClient, errors: Sequence[BaseException]) -> list[st
             f"{settings.project_id}: check the project (--project-id, HW_PROJECT_ID) and the region or endpoint "
             "(--region, --endpoint); jobs can be queried only for one month after they were created, and a new "
             "job takes a few seconds to appear (--not-found-grace)"
+        )
+    if any(isinstance(e, AuthError) for e in errors):
+        hints.append(
+            f"hint: the credentials were refused for project {settings.project_id} at {settings.endpoint}: check "
+            "the keys (HW_ACCESS_KEY and HW_SECRET_KEY, or HW_AUTH_TOKEN) and that the project (--project-id, "
+            "HW_PROJECT_ID) and the region or endpoint (--region, --endpoint) are those of the keys' account"
         )
     return hints
 
@@ -512,7 +521,7 @@ def _wait(
         if queued:
             messages.append(
                 f"{PROG}: hint: {len(queued)} of {len(ids)} jobs waited for their turn in the request budget "
-                f"({budget.cap:g} requests/s for all jobs together): if the account's API gateway allows more, "
+                f"(at most {budget.cap:g} per second for all jobs together): if the account's API gateway allows more, "
                 f"raise it with --max-rate ({MAX_RATE_ENV})"
             )
         if cancel.is_set():
