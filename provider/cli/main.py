@@ -73,6 +73,7 @@ examples:
   gaussdb-job wait a9767ede-fe0f-4888-9003-e843a4c90514 --timeout 30m
   gaussdb-job wait ID1,ID2 ID3 --progress plain > jobs.json
   gaussdb-job --region eu-de wait ID --not-found-grace 2m
+  gaussdb-job run restart INSTANCE_ID --timeout 30m
 """
 ENVIRONMENT = """\
 settings come from the flags, else the environment: HW_PROJECT_ID, HW_REGION_NAME, GAUSSDB_ENDPOINT,
@@ -178,7 +179,7 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         metavar="SERVICE",
         help=f"which task center: {services.names()} (GAUSSDB_SERVICE; default {services.DEFAULT_SERVICE})",
     )
-    how = parser.add_argument_group("how to wait (wait only)")
+    how = parser.add_argument_group("how to wait (wait and run; not show)")
     how.add_argument(
         "--timeout",
         default=s,
@@ -241,7 +242,8 @@ def build_parser(out: TextIO | None = None, err: TextIO | SafeStream | None = No
     parser = _Parser(
         prog=PROG,
         usage=f"{PROG} [flags] show JOB_ID | wait JOB_ID[,JOB_ID...] [JOB_ID ...] | run OPERATION INSTANCE_ID [flags]",
-        description="Show or wait for GaussDB task-center jobs (Huawei Cloud, Open Telekom Cloud).",
+        description="Show or wait for GaussDB task-center jobs, or start an operation and wait for its job "
+        "(Huawei Cloud, Open Telekom Cloud).",
         epilog=f"{ENVIRONMENT}\n{EXIT_CODES}\n{EXAMPLES}",
         **common,
     )
