@@ -1,6 +1,6 @@
 """How each task center writes a job and says "no such job", as its API page and error appendix show it.
 
-Written from the pages (``reference/`` in the project's notes), independently of ``provider/services.py``: the
+Written from the pages (``reference/`` in the project's notes), independently of ``provider/core/services.py``: the
 emulator is the other side of the wire, so the two tables check each other, and the official SDK of each service
 checks this one (tests/test_sdk_emulator.py).
 """

@@ -567,7 +567,7 @@ def test_the_provider_never_imports_the_display_or_rich() -> None:
     """rich is for the CLI's live board only: neither the provider nor the CLI's plain path loads it."""
     code = (
         "import sys, provider.resource\n"
-        "assert 'provider.display' not in sys.modules and 'rich' not in sys.modules\n"
+        "assert 'provider.cli.display' not in sys.modules and 'rich' not in sys.modules\n"
         "import provider.cli.main\n"
         "assert not [m for m in sys.modules if m.split('.')[0] == 'rich']\n"
     )

@@ -1,5 +1,5 @@
 """docs/cli.md against the CLI itself: the flags of `gaussdb-job --help` (and of each command's help), the
-commands, and the exit codes (provider.core.errors.ExitCode)."""
+commands, and the exit codes (provider.cli.exit_codes.ExitCode)."""
 
 from __future__ import annotations
 

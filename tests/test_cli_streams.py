@@ -54,6 +54,15 @@ def test_a_plain_failure_line_names_the_job_once(emulator: Emulator, emu_env: di
     assert line.endswith(f"ResizeFlavor: failed: {REASON}")
 
 
+def test_a_failed_job_gets_one_plain_line(emulator: Emulator, emu_env: dict[str, str]) -> None:
+    job = emulator.create_job(name="ResizeFlavor", duration=0.3, outcome="Failed", fail_reason=REASON)
+    err = io.StringIO()
+    main(["wait", job["id"], "--progress", "plain"], env=emu_env, stdout=io.StringIO(), stderr=err, policy=FAST_POLICY)
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("[")]
+    assert [line for line in lines if "ailed" in line] == [line for line in lines if line.endswith(REASON)], lines
+    assert len([line for line in lines if line.endswith(REASON)]) == 1, lines
+
+
 def test_the_summary_does_not_count_a_job_not_found_as_failed() -> None:
     ids = ["11111111-1111-1111-1111-111111111111", UNKNOWN]
     display = PlainDisplay(ids, io.StringIO(), timeout=60, not_found_grace=1, outage_limit=1, clock=lambda: 0.0)

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from gaussdb_emulator.server import Emulator
 from provider.cli.main import main
 from provider.config import words
 from provider.config.settings import resolve
@@ -72,3 +73,28 @@ def test_both_vocabularies_name_every_setting_a_template_uses() -> None:
     with pytest.raises(words.SettingError) as caught:
         resolve({}, {}, {})
     assert caught.value.worded(words.CLI) != str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"HW_PROJECT_ID": "f" * 32}, {"HW_SECRET_KEY": "not-the-secret"}],
+    ids=["another-project", "wrong-secret"],
+)
+def test_refused_credentials_name_what_to_check(
+    emulator: Emulator, emu_env: dict[str, str], change: dict[str, str]
+) -> None:
+    job = emulator.create_job(duration=1)
+    code, err = _cli(["show", job["id"]], {**emu_env, **change})
+    assert code == 5
+    hint = err.splitlines()[-1]
+    assert hint.startswith("gaussdb-job: hint: the credentials were refused")
+    for named in ("HW_ACCESS_KEY", "HW_SECRET_KEY", "--project-id", "HW_PROJECT_ID", "--region", "--endpoint"):
+        assert named in hint
+    assert "not-the-secret" not in err
+
+
+@pytest.mark.parametrize(("argv", "told"), [(["run", "restart"], "run --help"), (["wait"], "wait --help")])
+def test_a_command_usage_error_points_at_that_commands_help(argv: list[str], told: str) -> None:
+    code, err = _cli(argv, {})
+    assert code == 2
+    assert err.splitlines()[-1] == f"Try 'gaussdb-job {told}' for more."

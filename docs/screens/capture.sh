@@ -2,8 +2,12 @@
 # Captures the live board of `gaussdb-job wait` in tmux: 12 jobs against the emulator (nine that complete, two that
 # fail with long reasons, one unknown id), mid-wait and at the end. Usage, from the root of the checkout:
 #   docs/screens/capture.sh 80 24     # writes docs/screens/80x24-waiting.txt and 80x24-final.txt
+#   docs/screens/capture.sh 80 24 queued   # the default request budget (no --max-rate): jobs wait their turn;
+#                                          # writes 80x24-queued-waiting.txt and 80x24-queued-final.txt
 set -euo pipefail
-W=$1 H=$2
+W=$1 H=$2 MODE=${3:-}
+rate="--max-rate 20" name=${W}x${H}
+if [ "$MODE" = queued ]; then rate="" name=${W}x${H}-queued; fi
 root=$PWD out=$PWD/docs/screens scratch=$(mktemp -d)
 eval "$("$root/.venv/bin/gaussdb-emulator" --port 0 --background 2>/dev/null)"
 trap 'kill "$GAUSSDB_EMULATOR_PID"; rm -rf "$scratch"' EXIT
@@ -18,15 +22,15 @@ sock=gaussdb-job-screens-$$
 cat > "$scratch/run.sh" <<CMD
 export GAUSSDB_ENDPOINT=$GAUSSDB_ENDPOINT HW_PROJECT_ID=$HW_PROJECT_ID HW_ACCESS_KEY=$HW_ACCESS_KEY HW_SECRET_KEY=$HW_SECRET_KEY TERM=xterm-256color
 clear
-"$root/.venv/bin/gaussdb-job" wait ${ids[*]} --not-found-grace 4s --max-rate 20 > /dev/null
+"$root/.venv/bin/gaussdb-job" wait ${ids[*]} --not-found-grace 4s $rate > /dev/null
 echo "exit \$?"
 tmux -L $sock wait-for -S done
 exec cat
 CMD
 tmux -L "$sock" -f /dev/null new-session -d -s s -x "$W" -y "$H" "bash $scratch/run.sh"
 sleep 2.5   # a human's glance mid-wait; not a test
-tmux -L "$sock" capture-pane -p -t s | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' > "$out/${W}x${H}-waiting.txt"
+tmux -L "$sock" capture-pane -p -t s | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' > "$out/$name-waiting.txt"
 tmux -L "$sock" wait-for done
 # -S -: with the lines that scrolled off the top (the errors in full can be longer than the screen).
-tmux -L "$sock" capture-pane -p -S - -t s | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' > "$out/${W}x${H}-final.txt"
+tmux -L "$sock" capture-pane -p -S - -t s | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}' > "$out/$name-final.txt"
 tmux -L "$sock" kill-server

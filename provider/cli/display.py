@@ -303,7 +303,8 @@ class PlainDisplay(Display):
     def changed(self, row: Row, before: Job | None) -> None:
         job = row.job
         assert job is not None
-        if before is None or progress_key(before) != progress_key(job):
+        # A Failed job's wait ends with its reason on a line of its own (ended): one line says it, not two.
+        if job.status != "Failed" and (before is None or progress_key(before) != progress_key(job)):
             self._line(row, progress_text(job))
 
     def noted(self, row: Row) -> None:

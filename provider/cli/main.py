@@ -73,6 +73,7 @@ examples:
   gaussdb-job wait a9767ede-fe0f-4888-9003-e843a4c90514 --timeout 30m
   gaussdb-job wait ID1,ID2 ID3 --progress plain > jobs.json
   gaussdb-job --region eu-de wait ID --not-found-grace 2m
+  gaussdb-job run restart INSTANCE_ID --timeout 30m
 """
 ENVIRONMENT = """\
 settings come from the flags, else the environment: HW_PROJECT_ID, HW_REGION_NAME, GAUSSDB_ENDPOINT,
@@ -111,7 +112,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.err.write(self.format_usage())
         self.err.write(f"{PROG}: error: {message}{self._suggestion(message)}\n")
-        self.err.write(f"Try '{PROG} --help' (or '{PROG} wait --help') for more.\n")
+        # A command's own parser points at its own help ("gaussdb-job run --help"), the top one at both.
+        command = self.prog.rsplit(" ", 1)[-1] if self.prog != PROG else ""  # argparse: "<parent usage> run"
+        more = f"'{PROG} {command} --help'" if command else f"'{PROG} --help' (or '{PROG} wait --help')"
+        self.err.write(f"Try {more} for more.\n")
         raise _Exit(ExitCode.USAGE)
 
     def _suggestion(self, message: str) -> str:
@@ -175,7 +179,7 @@ def _add_flags(parser: argparse.ArgumentParser) -> None:
         metavar="SERVICE",
         help=f"which task center: {services.names()} (GAUSSDB_SERVICE; default {services.DEFAULT_SERVICE})",
     )
-    how = parser.add_argument_group("how to wait (wait only)")
+    how = parser.add_argument_group("how to wait (wait and run; not show)")
     how.add_argument(
         "--timeout",
         default=s,
@@ -238,7 +242,8 @@ def build_parser(out: TextIO | None = None, err: TextIO | SafeStream | None = No
     parser = _Parser(
         prog=PROG,
         usage=f"{PROG} [flags] show JOB_ID | wait JOB_ID[,JOB_ID...] [JOB_ID ...] | run OPERATION INSTANCE_ID [flags]",
-        description="Show or wait for GaussDB task-center jobs (Huawei Cloud, Open Telekom Cloud).",
+        description="Show or wait for GaussDB task-center jobs, or start an operation and wait for its job "
+        "(Huawei Cloud, Open Telekom Cloud).",
         epilog=f"{ENVIRONMENT}\n{EXIT_CODES}\n{EXAMPLES}",
         **common,
     )
@@ -311,6 +316,12 @@ def _hints(client: TaskCenterClient, errors: Sequence[BaseException]) -> list[st
             f"{settings.project_id}: check the project (--project-id, HW_PROJECT_ID) and the region or endpoint "
             "(--region, --endpoint); jobs can be queried only for one month after they were created, and a new "
             "job takes a few seconds to appear (--not-found-grace)"
+        )
+    if any(isinstance(e, AuthError) for e in errors):
+        hints.append(
+            f"hint: the credentials were refused for project {settings.project_id} at {settings.endpoint}: check "
+            "the keys (HW_ACCESS_KEY and HW_SECRET_KEY, or HW_AUTH_TOKEN) and that the project (--project-id, "
+            "HW_PROJECT_ID) and the region or endpoint (--region, --endpoint) are those of the keys' account"
         )
     return hints
 
@@ -515,7 +526,7 @@ def _wait(
         if queued:
             messages.append(
                 f"{PROG}: hint: {len(queued)} of {len(ids)} jobs waited for their turn in the request budget "
-                f"({budget.cap:g} requests/s for all jobs together): if the account's API gateway allows more, "
+                f"(at most {budget.cap:g} per second for all jobs together): if the account's API gateway allows more, "
                 f"raise it with --max-rate ({MAX_RATE_ENV})"
             )
         if cancel.is_set():

@@ -1,6 +1,6 @@
 """Where the client talks to: resolved as resource argument > stack config > environment.
 
-Credentials are deliberately not here: they are discovered by ``provider.credentials`` where a client is made
+Credentials are deliberately not here: they are discovered by ``provider.config.credentials`` where a client is made
 (``provider.compose``), so nothing that holds settings can leak them into Pulumi state.
 """
 
@@ -27,7 +27,7 @@ class Settings(BaseModel):
 
     project_id: str
     region: str | None
-    # Which task center (a name of provider.services.SERVICES): how the job is read, where it is asked for.
+    # Which task center (a name of provider.core.services.SERVICES): how the job is read, where it is asked for.
     service: str = DEFAULT_SERVICE
     endpoint: str
     api_path: str

@@ -1,5 +1,5 @@
 """The deadline of the call this thread is in, on ``time.monotonic``: set by whoever knows it (the waiter, a
-caller of ``get_job(deadline=...)``), honoured by every HTTP exchange made inside (``provider.transport``).
+caller of ``get_job(deadline=...)``), honoured by every HTTP exchange made inside (``provider.wire.transport``).
 
 A context variable rather than a parameter threaded through every layer: ``fetch`` callables stay
 ``() -> Job``, and the IAM login made while authenticating a request inherits the request's deadline.

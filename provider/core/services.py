@@ -4,8 +4,8 @@ Every database service of Huawei Cloud and Open Telekom Cloud has its own copy o
 ``GET {endpoint}/v3/{project_id}/jobs?id={id}``, differing only in details: the response shape (one ``job``, or
 GeminiDB's list ``{"jobs": [...], "total_count": N}``), the name of the progress field (``process`` or
 ``progress``), the names of the time fields, the error codes that mean "no such job", and the hosts. A row holds
-those details; ``provider.client`` reads a response through its row and ``provider.settings`` derives an endpoint
-from it, so the rest of the code (waiter, resource, CLI) sees one ``Job`` whatever the service.
+those details; ``provider.taskcenter.client`` reads a response through its row and ``provider.config.settings``
+derives an endpoint from it, so the rest of the code (engine, resources, CLI) sees one ``Job`` whatever the service.
 
 Sources (see the README's "Services" section): the Open Telekom Cloud API pages and error-code appendices of each
 service, and the region files of the official Huawei Cloud Python SDKs 3.1.219 (``huaweicloudsdk*/v3/region``).

@@ -227,7 +227,8 @@ class JobResponse(_Loose):
 
 
 class JobEnvelope(_Loose):
-    """A single-job answer read as it comes: ``provider.client`` maps the service's field names onto ``Job``'s."""
+    """A single-job answer read as it comes: ``provider.taskcenter.client`` maps the service's field names onto
+    ``Job``'s."""
 
     job: dict[str, Any]
 

@@ -1,6 +1,6 @@
 """Request authentication as pluggable ``requests`` auth objects: AK/SK signing, a static IAM token, and the
-IAM password flow. They are built by ``provider.compose`` from ``provider.credentials`` when a client is made,
-and hold credentials only while the client lives; they are never pickled into Pulumi state.
+IAM password flow. They are built by ``provider.taskcenter.compose`` from ``provider.config.credentials`` when a
+client is made, and hold credentials only while the client lives; they are never pickled into Pulumi state.
 """
 
 from __future__ import annotations

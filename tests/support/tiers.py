@@ -25,13 +25,25 @@ EMULATOR_FIXTURES = frozenset({"emulator", "emu", "emu_env"})
 
 # A module with tests of several tiers gets its slowest here, or marks its tests one by one.
 MODULES: dict[str, str] = {
+    "test_batch": "integration",
     "test_budget": "unit",  # its HTTP tests use the emulator fixture: integration
     "test_cli": "e2e",
+    "test_cli_doc": "unit",
+    "test_cli_streams": "e2e",
+    "test_cli_words": "unit",
     "test_client": "integration",
+    "test_docs": "e2e",
+    "test_echo_secrets": "e2e",
     "test_emulator": "e2e",
+    "test_emulator_start": "e2e",
+    "test_engine": "unit",  # virtual time; its CLI and refresh tests use the emulator fixture: integration
+    "test_engine_plugin": "e2e",
     "test_hostile": "e2e",
     "test_jobs_resource": "e2e",
+    "test_lists": "unit",
+    "test_lists_sdk": "integration",
     "test_many_jobs": "integration",
+    "test_metadata": "unit",
     "test_models": "unit",
     "test_operations": "integration",
     "test_operations_cli": "integration",
@@ -45,12 +57,14 @@ MODULES: dict[str, str] = {
     "test_program": "e2e",
     "test_redaction": "e2e",
     "test_reliability": "e2e",
+    "test_rules": "unit",  # its HTTP tests use the emulator fixture: integration
     "test_sdk_emulator": "integration",
     "test_secrets": "integration",
     "test_services": "integration",
     "test_services_cli": "integration",
     "test_services_plugin": "e2e",
     "test_settings": "unit",
+    "test_settings_doc": "unit",
     "test_signer": "unit",
     "test_state_contract": "e2e",
     "test_terminal": "e2e",
