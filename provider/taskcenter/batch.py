@@ -92,6 +92,9 @@ class TaskCenterState:
         self.absent: dict[str, float] = {}
         # Jobs some read has shown: one a list then leaves out is read by itself at once, never "not found".
         self.seen: set[str] = set()
+        # Jobs a list showed ended (or Pending): read by themselves from then on, never listed again (a list call
+        # would only say so again, and take the turn their own read needs).
+        self.ended: set[str] = set()
         self.pending: _Round | None = None
         self.refused: str | None = None
         self.list_calls = 0
@@ -125,14 +128,18 @@ _registry_lock = threading.Lock()
 
 
 def task_center(client: TaskCenterClient, mode: str) -> TaskCenterState:
-    """The process-wide state of the client's task center (created on first use, with that caller's mode)."""
+    """The process-wide state of the client's task center (created on first use), in ``mode``."""
     settings = client.settings
     key = (settings.endpoint.rstrip("/").lower(), settings.project_id, settings.service)
     with _registry_lock:
         state = _registry.get(key)
         if state is None:
             state = _registry[key] = TaskCenterState(mode)
-        return state
+    with state.cond:
+        # The mode is one setting of the process (the plugin's stack config); whoever asks last sets it, as the
+        # request budget's cap is set (a process that runs several CLI commands in turn: the tests).
+        state.mode = mode
+    return state
 
 
 def forget_task_centers() -> None:
@@ -167,13 +174,22 @@ class BatchReader:
         state = self.state
         with state.cond:
             refused = state.refused is not None and state.mode == "auto"
-            known = {item.job_id: state.created.get(_key(item.job_id)) for item in due}
+            shown_ended = [item for item in due if _key(item.job_id) in state.ended]
+            known = {item.job_id: state.created.get(_key(item.job_id)) for item in due if item not in shown_ended}
         alone = list(due) if refused else []
-        together = [] if refused else list(due)
+        together = [] if refused else [item for item in due if item not in shown_ended]
+        outcomes: dict[str, Outcome] = {}
+        if shown_ended and not refused:
+            # First the whole records of jobs an earlier list showed ended (their turn did not come then).
+            outcomes = PerJobReader.for_client(self.client, self.pacer).read(
+                shown_ended, deadline=deadline, cancel=cancel
+            )
+            if len(outcomes) < len(shown_ended):
+                state.learn(outcomes)
+                return outcomes  # the round's time is up: the others are queued
         # Whole records of jobs the list shows ended: read before the jobs it does not show (their lag is what
         # a user sees; the others are mostly not visible yet and will say so).
         ended: list[Due] = []
-        outcomes: dict[str, Outcome] = {}
         call = self.client.settings.service_row.list_call
         whole = call is not None and call.whole_record
         if together:
@@ -194,6 +210,8 @@ class BatchReader:
                         alone.append(item)  # not in the list: read by itself
                     elif (job.finished or job.scheduled) and not whole:
                         ended.append(item)  # its whole record
+                        with state.cond:
+                            state.ended.add(_key(item.job_id))
                     else:
                         outcomes[item.job_id] = job
         outcomes.update(
