@@ -78,8 +78,10 @@ def test_waits_for_every_job_side_by_side(plugin: PluginProcess, emu: Emulator) 
     assert outputs.get("failed") in ({}, None)
     # Side by side: every job was first polled before the shortest of them ended (waited one after another, the
     # later ones would be first polled after the earlier ones had completed).
+    # A list call asks about every job of its round at once (batch reads): it counts as a poll of each.
     first = first_polls(emu)
-    assert all(first[job_id] < started + min(durations) for job_id in ids)
+    listed = min((t for t, _, kind in emu.stats()["log"] if kind == "list"), default=float("inf"))
+    assert all(min(first.get(job_id, listed), listed) < started + min(durations) for job_id in ids)
 
 
 def test_a_comma_separated_string_as_read_replica_calls_answer(plugin: PluginProcess, emu: Emulator) -> None:
