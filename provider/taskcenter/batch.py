@@ -168,6 +168,12 @@ class BatchReader:
         self.clock = clock
         self.wall = wall
 
+    @property
+    def answers_many(self) -> bool:
+        """One list call answers every job asked (``JobReader``): false once the call was refused (``auto``)."""
+        with self.state.cond:
+            return self.state.refused is None or self.state.mode != "auto"
+
     def read(
         self, due: Sequence[Due], *, deadline: float | None = None, cancel: threading.Event | None = None
     ) -> dict[str, Outcome]:
@@ -279,7 +285,7 @@ class BatchReader:
                 state.cond.notify_all()
             return current
         try:
-            current.listed, current.complete = self._list(ids, created, around, priority, deadline, cancel)
+            current.listed, current.complete = self._list(ids, created, around, priority, cancel)
         except lists.ListRefused as refusal:
             if state.mode == "on":
                 current.error = ApiError(f"{refusal} (listApi is on)", status=refusal.status)
@@ -309,7 +315,6 @@ class BatchReader:
         created: list[datetime],
         around: datetime | None,
         priority: float,
-        deadline: float | None,
         cancel: threading.Event | None,
     ) -> tuple[dict[str, Job], bool]:
         """The jobs of ``ids`` the list shows: page after page (the first one's turn already granted) while some
@@ -327,7 +332,9 @@ class BatchReader:
                 span,
                 number,
                 priority=priority,
-                deadline=deadline,
+                # The round's deadline bounds its first turn only: a round cut after its first page would start
+                # over from the first page next round, and the jobs on later pages would never be answered.
+                deadline=None,
                 cancel=cancel,
                 acquired=number == 0,
             )

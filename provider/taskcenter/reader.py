@@ -47,6 +47,10 @@ class Pacer(Protocol):
 
 
 class JobReader(Protocol):
+    """Reads the jobs due in a round. A reader whose one call answers many jobs says so with a true attribute
+    ``answers_many`` (batch reads, while the list call is offered): the engine then also asks it about the jobs due
+    within the round's shortest interval, which that call answers at no extra cost."""
+
     def read(
         self, due: Sequence[Due], *, deadline: float | None = None, cancel: threading.Event | None = None
     ) -> dict[str, Outcome]:

@@ -120,15 +120,25 @@ def wait_all(
             break
         now = clock.now()
         due = [t for t in active if t.due <= now]
+        # A reader that answers many jobs with one call (batch reads, while its list call is offered) is asked
+        # about the jobs due within the round's shortest interval too: the call answers them at no extra cost,
+        # and their rounds then fall together. Each job's own policy still sets when it is due.
+        early = (
+            [t for t in active if now < t.due <= now + min(u.policy.min_interval for u in due)]
+            if due and getattr(reader, "answers_many", False)
+            else []
+        )
         if due:
-            answers = _read(reader, due, now, clock, cancel)
+            answers = _read(reader, due + early, now, clock, cancel)
             after = clock.now()
             if not answers and after == now and not (cancel is not None and cancel.is_set()):
                 # A reader that asked nothing without waiting for the pacer would spin this loop: pause a round.
                 clock.sleep(min(t.policy.min_interval for t in due), cancel)
                 after = clock.now()
-            for tracker in due:
+            for tracker in due + early:
                 outcome = answers.get(tracker.job_id)
+                if outcome is None and tracker in early:
+                    continue  # not due yet: it was not held back, it keeps its own time
                 if outcome is None:
                     verdict = tracker.queued(after)
                     if verdict is Verdict.WAITING:
