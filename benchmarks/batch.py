@@ -17,6 +17,8 @@ wait, and wall time to the last job. Then the issue's targets are checked and pr
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
 import math
 import sys
@@ -24,6 +26,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +53,8 @@ SHORTEST, LONGEST = 3.0, 3600.0
 ROUND = DEFAULT_POLICY.min_interval
 TIMEOUT = 2 * LONGEST
 SHAPES = ("linear", "steps", "none")
+# Rates the per-job targets are also checked at: what the targets would need.
+FASTER = (4.0, 10.0)
 INVISIBLE = (0.0, 2.0, 5.0, 8.0)
 
 
@@ -266,6 +271,7 @@ class Target:
     text: str
     met: bool
     figures: str
+    why: str = ""  # what stands in the way when missed
 
 
 def targets(results: Sequence[Result]) -> list[Target]:
@@ -276,6 +282,8 @@ def targets(results: Sequence[Result]) -> list[Target]:
                 f"list mode, {len(r.specs)} jobs: every job on time",
                 r.on_time == len(r.specs),
                 f"{r.on_time}/{len(r.specs)} on time, max lag {max(r.lags):.1f} s",
+                "the late ones are short jobs ending close together: each needs a read of its own for its whole"
+                f" record (entities), and those reads queue in the budget at {r.scenario.rate:g} a second",
             )
         )
         pages = math.ceil(len(r.specs) / 50)
@@ -305,6 +313,7 @@ def issue_per_job_targets(rate: float) -> list[Target]:
                 f"{name} mode at {rate:g}/s: 20 jobs of 4 s noticed within 3 s of their end",
                 max(twenty.lags) <= 3.0,
                 f"max lag {max(twenty.lags):.1f} s, {twenty.calls} calls",
+                f"20 jobs ending together need 20 reads (one each, for entities): {20 / rate:g} s at {rate:g}/s",
             )
         )
         hundreds = run(Scenario(name, mode, rate), [Spec(3.0, "linear", 0.0)] * 200)
@@ -313,6 +322,7 @@ def issue_per_job_targets(rate: float) -> list[Target]:
                 f"{name} mode at {rate:g}/s: 200 jobs of 3 s all done within 60 s",
                 hundreds.wall <= 60.0,
                 f"last done at {hundreds.wall:.0f} s, {hundreds.calls} calls",
+                f"200 jobs need 200 reads (one each, for entities): {200 / rate:g} s at {rate:g}/s",
             )
         )
     return out
@@ -331,13 +341,76 @@ def single_job_unchanged() -> Target:
     )
 
 
-def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> int:
+CHART = Path(__file__).with_name("batch.png")
+
+
+def chart(results: Sequence[Result], path: Path = CHART) -> Path:
+    """Per job count (a row each): requests per minute over time (left), each job's lag against its duration
+    (right), per scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = sorted({len(r.specs) for r in results})
+    fig, axes = plt.subplots(len(counts), 2, figsize=(14, 5.5 * len(counts)), dpi=100, squeeze=False)
+    for (rate_ax, lag_ax), count in zip(axes, counts, strict=True):
+        for r in (r for r in results if len(r.specs) == count):
+            times = sorted(r.times)
+            end = max(times[-1] if times else 0.0, 60.0)
+            edges = [60.0 * k for k in range(int(end // 60) + 2)]
+            per_minute = [bisect_left(times, b) - bisect_left(times, a) for a, b in itertools.pairwise(edges)]
+            rate_ax.step([e / 60 for e in edges[:-1]], per_minute, where="post", label=r.scenario.name)
+            lag_ax.scatter(
+                [s.duration for s in r.specs], [max(lag, 0.1) for lag in r.lags], s=12, label=r.scenario.name
+            )
+        rate_ax.axhline(60 * DEFAULT_MAX_RATE, color="black", linestyle=":", linewidth=1, label="60 a minute")
+        rate_ax.set_yscale("log")
+        rate_ax.set_ylim(bottom=0.8)
+        rate_ax.set_xlabel("minutes since the jobs started")
+        rate_ax.set_ylabel("requests per minute")
+        rate_ax.set_title(f"{count} jobs side by side: requests per minute")
+        durations = sorted(s.duration for s in next(r for r in results if len(r.specs) == count).specs)
+        lag_ax.plot(durations, [max(2.0, 0.05 * d) for d in durations], "k--", linewidth=1, label="max(2 s, 5 %)")
+        lag_ax.set_xscale("log")
+        lag_ax.set_yscale("log")
+        lag_ax.set_xlabel("job duration, s (log)")
+        lag_ax.set_ylabel("detection lag, s (log)")
+        lag_ax.set_title(f"{count} jobs: lag per job")
+        for ax in (rate_ax, lag_ax):
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def report(out: Callable[[str], None] = print, chart_path: Path | None = None) -> list[Target]:
+    """Run every scenario, print the table and the targets (met or missed, with the figures); the targets."""
     results = [run(scenario, jobs(count)) for count in (50, 200) for scenario in SCENARIOS]
     out(table(results))
     out("")
     checks = [*targets(results), *issue_per_job_targets(DEFAULT_MAX_RATE), single_job_unchanged()]
     for check in checks:
-        out(f"{'met   ' if check.met else 'MISSED'} {check.text}: {check.figures}")
+        why = f" (missed: {check.why})" if not check.met and check.why else ""
+        out(f"{'met   ' if check.met else 'MISSED'} {check.text}: {check.figures}{why}")
+    out("")
+    out("The same targets at higher rates (--max-rate / gaussdb:maxRate), where an account allows them:")
+    for rate in FASTER:
+        for check in issue_per_job_targets(rate):
+            out(f"{'met   ' if check.met else 'MISSED'} {check.text}: {check.figures}")
+    if chart_path is not None:
+        out(f"chart: {chart(results, chart_path)}")
+    return checks
+
+
+def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.batch", description=__doc__)
+    parser.add_argument("--chart", type=Path, default=None, help=f"also write the chart there (e.g. {CHART})")
+    args = parser.parse_args(argv)
+    report(out, args.chart)
     return 0
 
 
