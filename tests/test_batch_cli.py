@@ -142,14 +142,14 @@ def test_a_bad_list_api_setting_is_refused_in_the_clis_words(emulator: Emulator)
 
 
 def test_jobs_a_list_showed_ended_wait_for_their_own_reads_as_queued_with_one_hint(emulator: Emulator) -> None:
-    """Six finished jobs at 2 requests/s (0.525 s apart), a round of 0.05 s (the tests' policy): the list call takes
+    """Six finished jobs at 4 requests/s (0.26 s apart), a round of 0.05 s (the tests' policy): the list call takes
     the first turn and shows all six ended; their own reads (for entities) then wait for their turns. Each is shown
     queued once, never "no answer yet", one hint names --max-rate, and each job is read by itself once."""
     ids = [emulator.create_job(duration=0)["id"] for _ in range(6)]
     env = {**aksk_env(emulator), "GAUSSDB_API_PATH": "/v3"}
-    result = cli(["wait", *ids, "--max-rate", "2", "--progress", "plain"], env)
+    result = cli(["wait", *ids, "--max-rate", "4", "--progress", "plain"], env)
     assert result.code == 0, result.stderr
-    queued = [line for line in result.stderr.splitlines() if "queued (2/s budget)" in line]
+    queued = [line for line in result.stderr.splitlines() if "queued (4/s budget)" in line]
     assert sorted(line.split("] ")[1].split(":")[0] for line in queued) == sorted(ids)
     assert "no answer yet" not in result.stderr
     hints = [line for line in result.stderr.splitlines() if "--max-rate" in line]
