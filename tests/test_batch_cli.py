@@ -156,3 +156,11 @@ def test_jobs_a_list_showed_ended_wait_for_their_own_reads_as_queued_with_one_hi
     assert len(hints) == 1 and "request budget" in hints[0]
     assert [kind for *_, kind in emulator.stats()["log"]] == ["list"] + ["job"] * 6
     assert sorted(emulator.stats()["jobs"].values()) == [1] * 6
+
+
+def test_the_live_board_prints_the_fallback_as_one_line_above_it(listless: Emulator) -> None:
+    ids = _start(listless, 3)
+    result = _wait(listless, ids, "--progress", "bars")
+    assert result.code == 0 and _all_completed(result, ids)
+    (line,) = _fallback_lines(result.stderr)
+    assert "reading jobs one by one" in line and "--list-api on makes its refusal an error" in line

@@ -360,8 +360,8 @@ class LiveDisplay(Display):
         if self.live is None:
             super().write_note(text)
         else:
-            # Printed above the live board, which is drawn again below it.
-            self.console.print(text, markup=False, highlight=False, soft_wrap=False)
+            # Printed above the live board, which is drawn again below it; one line, wrapped by the terminal.
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def stop(self, messages: list[str]) -> None:
         with self.lock:
