@@ -180,10 +180,13 @@ class BatchReader:
         state = self.state
         with state.cond:
             refused = state.refused is not None and state.mode == "auto"
-            shown_ended = [item for item in due if _key(item.job_id) in state.ended]
-            known = {item.job_id: state.created.get(_key(item.job_id)) for item in due if item not in shown_ended}
-        alone = list(due) if refused else []
-        together = [] if refused else [item for item in due if item not in shown_ended]
+            ended_before = {item.job_id for item in due if _key(item.job_id) in state.ended}
+            # Jobs not due yet (``Due.early``) join a list call only: never a read of their own.
+            shown_ended = [item for item in due if item.job_id in ended_before and not item.early]
+            listable = [item for item in due if item.job_id not in ended_before]
+            known = {item.job_id: state.created.get(_key(item.job_id)) for item in listable}
+        alone = [item for item in due if not item.early] if refused else []
+        together = [] if refused else listable
         outcomes: dict[str, Outcome] = {}
         if shown_ended and not refused:
             # First the whole records of jobs an earlier list showed ended (their turn did not come then).
@@ -203,6 +206,8 @@ class BatchReader:
             served = self._round(together, created, len(created) < len(known), deadline, cancel)
             if served is not None:
                 for item in together:
+                    if item.early and (served.error is not None or served.fallback):
+                        continue
                     if served.error is not None:
                         outcomes[item.job_id] = served.error
                         continue
@@ -210,6 +215,8 @@ class BatchReader:
                         outcomes[item.job_id] = served.whole[_key(item.job_id)]
                         continue
                     job = None if served.fallback else served.listed.get(_key(item.job_id))
+                    if job is None and item.early:
+                        continue
                     if job is None and served.complete and state.not_yet_visible(item.job_id, self.clock()):
                         outcomes[item.job_id] = JobNotFound(item.job_id, "not in the task center's list yet")
                     elif job is None:

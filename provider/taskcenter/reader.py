@@ -29,6 +29,9 @@ class Due:
     job_id: str
     # Seconds: the pacer serves this request as if it had asked that much earlier (earliest deadline first).
     priority: float = 0.0
+    # Not due yet: asked only of a reader that ``answers_many``, to answer if its call does at no extra request
+    # (or when the answer shows the job ended); left out of the answer otherwise, without being queued.
+    early: bool = False
 
 
 class Pacer(Protocol):

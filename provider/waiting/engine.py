@@ -129,7 +129,7 @@ def wait_all(
             else []
         )
         if due:
-            answers = _read(reader, due + early, now, clock, cancel)
+            answers = _read(reader, due, early, now, clock, cancel)
             after = clock.now()
             if not answers and after == now and not (cancel is not None and cancel.is_set()):
                 # A reader that asked nothing without waiting for the pacer would spin this loop: pause a round.
@@ -165,10 +165,17 @@ def wait_all(
 
 
 def _read(
-    reader: JobReader, due: list[Tracker], now: float, clock: Clock, cancel: threading.Event | None
+    reader: JobReader,
+    due: list[Tracker],
+    early: list[Tracker],
+    now: float,
+    clock: Clock,
+    cancel: threading.Event | None,
 ) -> dict[str, Outcome]:
-    """One round: every due job asked about, most urgent first, within the budget's share of one poll interval."""
+    """One round: every due job asked about, most urgent first, within the budget's share of one poll interval
+    (and the ``early`` ones, not due yet, that a reader answering many jobs at once may answer too)."""
     asks = sorted((Due(t.job_id, t.priority(now)) for t in due), key=lambda d: -d.priority)
+    asks += [Due(t.job_id, t.priority(now), early=True) for t in early]
     # The pacer may hold the round for at most the shortest interval: then the jobs not asked yet are queued, and
     # the next round (with the jobs due by then) orders them anew, each keeping its place by the time it waited.
     deadline = min(min(t.deadline for t in due), now + min(t.policy.min_interval for t in due))
