@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from provider.core.errors import ApiError, GaussDBError, JobNotFound
@@ -222,7 +222,7 @@ class BatchReader:
                     elif job is None:
                         alone.append(item)  # not in the list: read by itself
                     elif (job.finished or job.scheduled) and not whole:
-                        ended.append(item)  # its whole record
+                        ended.append(replace(item, early=False))  # its whole record: its end is worth a read
                         with state.cond:
                             state.ended.add(_key(item.job_id))
                     else:
