@@ -281,9 +281,9 @@ def targets(results: Sequence[Result]) -> list[Target]:
             Target(
                 f"list mode, {len(r.specs)} jobs: every job on time",
                 r.on_time == len(r.specs),
-                f"{r.on_time}/{len(r.specs)} on time, max lag {max(r.lags):.1f} s",
-                "the late ones are short jobs ending close together: each needs a read of its own for its whole"
-                f" record (entities), and those reads queue in the budget at {r.scenario.rate:g} a second",
+                f"{r.on_time}/{len(r.specs)} on time, max lag {max(r.lags):.1f} s; the late ones last {_late(r)}",
+                "jobs ending close together each need a read of their own for their whole record (entities), and"
+                f" those reads queue in the budget at {r.scenario.rate:g} a second",
             )
         )
         pages = math.ceil(len(r.specs) / 50)
@@ -299,6 +299,18 @@ def targets(results: Sequence[Result]) -> list[Target]:
             )
         )
     return out
+
+
+def _late(r: Result) -> str:
+    """The durations of the jobs noticed late: how many under each bound."""
+    late = sorted(
+        spec.duration for spec, lag in zip(r.specs, r.lags, strict=True) if lag > max(2.0, 0.05 * spec.duration) + ROUND
+    )
+    if not late:
+        return "-"
+    within = [bound for bound in (20.0, 60.0, 300.0, 600.0) if bound >= late[0]]
+    parts = [f"{sum(1 for d in late if d <= bound)} under {bound:g} s" for bound in within if bound < late[-1]]
+    return f"{late[0]:g} to {late[-1]:g} s" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def issue_per_job_targets(rate: float) -> list[Target]:
