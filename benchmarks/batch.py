@@ -301,6 +301,23 @@ def targets(results: Sequence[Result]) -> list[Target]:
     return out
 
 
+BUCKETS = ((3.0, 10.0), (10.0, 60.0), (60.0, 300.0), (300.0, LONGEST + 1))
+
+
+def by_duration(results: Sequence[Result]) -> str:
+    """Mean lag per duration bucket, per scenario."""
+    head = f"{'jobs':>4} {'scenario':<24}" + "".join(f" {f'{lo:g}-{hi:g} s':>14}" for lo, hi in BUCKETS[:-1])
+    lines = [head + f" {f'>= {BUCKETS[-1][0]:g} s':>14}"]
+    for r in results:
+        cells = []
+        for lo, hi in BUCKETS:
+            lags = [lag for spec, lag in zip(r.specs, r.lags, strict=True) if lo <= spec.duration < hi]
+            cells.append(f" {sum(lags) / len(lags):>13.1f}s" if lags else f" {'-':>14}")
+        lines.append(f"{len(r.specs):>4} {r.scenario.name:<24}" + "".join(cells))
+    lines.append("(mean lag of the jobs of each duration)")
+    return "\n".join(lines)
+
+
 def _late(r: Result) -> str:
     """The durations of the jobs noticed late: how many under each bound."""
     late = sorted(
@@ -403,6 +420,8 @@ def report(out: Callable[[str], None] = print, chart_path: Path | None = None) -
     """Run every scenario, print the table and the targets (met or missed, with the figures); the targets."""
     results = [run(scenario, jobs(count)) for count in (50, 200) for scenario in SCENARIOS]
     out(table(results))
+    out("")
+    out(by_duration(results))
     out("")
     checks = [*targets(results), *issue_per_job_targets(DEFAULT_MAX_RATE), single_job_unchanged()]
     for check in checks:
