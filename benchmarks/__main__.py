@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks import report, stack
+from benchmarks import batch, report
 from harness.simulation import (
     INVISIBLE,
     SEEDS,
@@ -32,7 +32,6 @@ from provider.waiting.policy import DEFAULT_POLICY, Policy
 
 NAMES = ("ours", "terraform")
 CHART = Path(__file__).with_name("lag_vs_calls.png")
-STACK_CHART = Path(__file__).with_name("stack.png")
 
 # The targets: share of cases noticed on time, and calls relative to the fixed 10 s schedule.
 MIN_ON_TIME = 0.95
@@ -63,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, default=len(SEEDS), help="jitter seeds per case (default %(default)s)")
     parser.add_argument("--chart", type=Path, default=CHART, help="where to write the PNG (default %(default)s)")
     parser.add_argument(
-        "--stack-chart", type=Path, default=STACK_CHART, help="where to write the stack PNG (default %(default)s)"
+        "--batch-chart", type=Path, default=batch.CHART, help="where to write the batch PNG (default %(default)s)"
     )
     parser.add_argument("--sweep", action="store_true", help="also print the suite's totals for policy variants")
     parser.add_argument("--calls", type=int, default=500, help="calls per real-time measurement (default 500)")
@@ -125,10 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         + ("identical calls and lags (the budget is never the bottleneck of one wait)" if same else "DIFFERENT")
     )
     print()
-    print(f"Virtual time: a stack of {stack.JOBS} jobs waited for side by side in one process (python -m benchmarks)")
-    results = [stack.run(scenario, stack.stack()) for scenario in stack.SCENARIOS]
-    print(stack.table(results))
-    print(f"chart: {stack.chart(results, args.stack_chart)}")
+    # Reported, not gated: at the default rate some of the targets are missed, and the report says why
+    # (docs/batch-reads.md).
+    print("Virtual time: 50 and 200 jobs side by side on the wait engine, list calls against per-job reads")
+    print("(python -m benchmarks.batch)")
+    batch.report(print, args.batch_chart)
     print(f"(virtual time: {time.perf_counter() - began:.1f} s)")
 
     if args.sweep:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gaussdb_emulator.server import Emulator
+from provider.taskcenter import batch
 from tests.support.emulator import SETTING_PREFIXES, aksk_env, running_emulator
 from tests.support.tiers import apply_tiers, guard_unit
 
@@ -29,6 +30,15 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_task_centers() -> Iterator[None]:
+    """Batch reads keep what they learn of a task center for the life of the process (a refused list call above
+    all); in-process CLI runs and resources of one test must not inherit another test's on a reused port."""
+    batch.forget_task_centers()
+    yield
+    batch.forget_task_centers()
 
 
 @pytest.fixture

@@ -250,7 +250,8 @@ def test_jobs_held_back_by_the_budget_show_as_queued_with_one_hint(emulator: Emu
     0.05 s): the first job is read at once, the five others wait for their turn. Each is shown as queued once
     (not "no answer yet"), and one hint names --max-rate."""
     ids = [emulator.create_job(duration=0)["id"] for _ in range(6)]
-    result = cli(["wait", *ids, "--max-rate", "2", "--progress", "plain"], emu_env)
+    # Per-job reads (with batch reads the list call takes the first turn: tests/test_batch_cli.py).
+    result = cli(["wait", *ids, "--max-rate", "2", "--progress", "plain", "--list-api", "off"], emu_env)
     assert result.code == 0, result.stderr
     queued = [line for line in result.stderr.splitlines() if "queued (2/s budget)" in line]
     assert sorted(line.split("] ")[1].split(":")[0] for line in queued) == sorted(ids[1:])
@@ -299,7 +300,8 @@ def test_retries_go_through_the_budget(emulator: Emulator, emu_env: dict[str, st
     ids = [emulator.create_job(duration=0)["id"] for _ in range(8)]
     start = len(emulator.stats()["log"])
     emulator.add_fault("500", count=8)
-    result = cli(["wait", *ids, "--max-rate", "6", "--progress", "none"], emu_env)
+    # Per-job reads (batch reads: tests/test_batch_cli.py).
+    result = cli(["wait", *ids, "--max-rate", "6", "--progress", "none", "--list-api", "off"], emu_env)
     assert result.code == 0, result.stderr
     times = [t for t, _, _ in emulator.stats()["log"][start:]]
     assert len(times) == 16  # 8 failed reads retried, 8 answered
@@ -309,7 +311,8 @@ def test_retries_go_through_the_budget(emulator: Emulator, emu_env: dict[str, st
 def test_a_refresh_reads_every_job_side_by_side_within_the_cap(
     emulator: Emulator, emu_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GaussDBJobs read of 20 jobs with gaussdb:maxRate 10: one request per job, at most 10 in any second."""
+    """GaussDBJobs read of 20 jobs with gaussdb:maxRate 10: one list call (batch reads), then one request per job
+    (the list shows them ended: each is read for its whole record), at most 10 in any second."""
     from provider.resources import dynamic
 
     for name, value in emu_env.items():
@@ -321,4 +324,5 @@ def test_a_refresh_reads_every_job_side_by_side_within_the_cap(
     result = provider.read("jobs-x", {"job_ids": ids, "jobs": [], "status": "Running", "failed": {}})
     assert result.outs is not None and result.outs["status"] == "Completed"
     times = [t for t, _, _ in emulator.stats()["log"][start:]]
-    assert len(times) == 20 and most_in_window(times, 1.0) <= 10
+    assert len(times) == 21 and most_in_window(times, 1.0) <= 10
+    assert [kind for *_, kind in emulator.stats()["log"][start:]] == ["list"] + ["job"] * 20

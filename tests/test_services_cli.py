@@ -17,7 +17,10 @@ def test_each_service_through_the_cli(emulator: Emulator, emu_env: dict[str, str
     failed = emulator.create_job(service=service, duration=0, outcome="Failed", fail_reason=f"{service} broke")
     invisible = emulator.create_job(service=service, duration=5, visible_after=3600)
     ids = [running["id"], failed["id"], invisible["id"]]
-    result = cli(["wait", *ids, "--service", service, "--not-found-grace", "0.3", "--progress", "plain"], emu_env)
+    # Per-job reads: the emulator plays one service per port, and GeminiDB's list shares its path with every
+    # service's per-job read (tests/test_batch.py reads each service's list).
+    flags = ["--service", service, "--not-found-grace", "0.3", "--progress", "plain", "--list-api", "off"]
+    result = cli(["wait", *ids, *flags], emu_env)
     assert result.code == 4, result.stderr  # not found outranks failed
     done, broke, missing = result.jobs()
     assert all(set(entry) == WAIT_FIELDS for entry in (done, broke, missing))

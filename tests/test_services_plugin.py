@@ -33,7 +33,10 @@ def plugin(emu: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
     workdir = tmp_path_factory.mktemp("plugin-cwd")
     provider = serialize_provider(GaussDBJobProvider())
-    with PluginProcess(workdir, env=clean_env(GAUSSDB_MAX_RATE="50"), default_provider=provider) as process:
+    # Per-job reads: the emulator plays one service per port, and GeminiDB's list shares its path with every
+    # service's per-job read (tests/test_batch.py reads each service's list; tests/test_batch_plugin.py the plugin's).
+    env = clean_env(GAUSSDB_MAX_RATE="50", GAUSSDB_LIST_API="off")
+    with PluginProcess(workdir, env=env, default_provider=provider) as process:
         process.configure(stack_config(emu), secret_keys=["gaussdb:secretKey"])
         yield process
 

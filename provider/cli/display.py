@@ -233,6 +233,15 @@ class Display:
                 self.changed(row, before)
             self.ended(row)
 
+    def note(self, message: str) -> None:
+        """A line about the whole wait, not one job (the list call refused), written at once, in full."""
+        with self.lock:
+            self.write_note(clean(self.scrub(message), None))
+
+    def write_note(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
     def tick(self) -> None:
         """Called a few times a second by the CLI's main thread."""
         with self.lock:
@@ -347,6 +356,13 @@ class LiveDisplay(Display):
             vertical_overflow="crop",
         )
         self.live.start()
+
+    def write_note(self, text: str) -> None:
+        if self.live is None:
+            super().write_note(text)
+        else:
+            # Printed above the live board, which is drawn again below it; one line, wrapped by the terminal.
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def stop(self, messages: list[str]) -> None:
         with self.lock:

@@ -29,7 +29,7 @@ from provider.cli.display import SafeStream, clean, make_display
 from provider.cli.exit_codes import ExitCode
 from provider.config import words
 from provider.config.credentials import redact, secret_values
-from provider.config.settings import LIST_API_ENV, LIST_API_MODES, resolve_service
+from provider.config.settings import LIST_API_ENV, LIST_API_MODES, list_api, resolve_service
 from provider.core import durations, services, validate
 from provider.core.errors import (
     ApiError,
@@ -39,13 +39,13 @@ from provider.core.errors import (
     WaitCancelled,
     WaitTimeout,
 )
+from provider.taskcenter.batch import reader_for
 from provider.taskcenter.client import TaskCenterClient
 from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import OUTPUT_FIELDS, Job
-from provider.taskcenter.perjob import PerJobReader
 from provider.waiting import budget as budget_module
 from provider.waiting.budget import DEFAULT_MAX_RATE, MAX_RATE_ENV, RequestBudget
-from provider.waiting.clock import Cancel
+from provider.waiting.clock import SYSTEM_CLOCK, Cancel
 from provider.waiting.engine import Hooks, WaitOptions, wait_all
 from provider.waiting.engine import Result as WaitResult
 from provider.waiting.policy import DEFAULT_POLICY, DEFAULT_TIMEOUT, Policy
@@ -424,8 +424,10 @@ def _wait(
     # The flag, else GAUSSDB_MAX_RATE, else the default; a budget of this run's own (a CLI run is one process).
     # `run` hands over the budget its operation request already used (one per process, as the README says).
     budget = getattr(args, "budget", None) or RequestBudget(
-        getattr(args, "max_rate", None) or budget_module.max_rate({}, run.env)
+        getattr(args, "max_rate", None) or budget_module.max_rate({}, run.env), clock=SYSTEM_CLOCK
     )
+    # The flag, else GAUSSDB_LIST_API, else auto: one list call a round for every job (docs/batch-reads.md).
+    list_mode = list_api({}, run.env, getattr(args, "list_api", None))
     options = WaitOptions(
         timeout=timeout,
         policy=policy,
@@ -482,10 +484,21 @@ def _wait(
                 pass
 
     crashed: list[BaseException] = []
+    quiet = getattr(args, "quiet", False)
+
+    def fallback(reason: str) -> None:
+        """The one line said when the task center refuses its list call (``batch.reader_for``'s notice)."""
+        if not quiet:
+            display.note(
+                f"{PROG}: {reason}; --list-api off ({LIST_API_ENV}=off) skips the list call, --list-api on makes "
+                "its refusal an error"
+            )
+
+    reader = reader_for(client, budget, list_mode, notice=fallback, clock=budget.clock.now)
 
     def engine() -> None:
         try:
-            wait_all(PerJobReader.for_client(client, budget), ids, options, hooks=Board())
+            wait_all(reader, ids, options, clock=budget.clock, hooks=Board())
         except Exception as exc:  # noqa: BLE001 - reported below as every unfinished job's error
             crashed.append(exc)
         finally:

@@ -51,6 +51,7 @@ CONFIG_KEYS = (
     "service",
     "authUrl",
     "maxRate",
+    "listApi",
     *(source[0] for source in (ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN, AUTH_TOKEN, USER_NAME, PASSWORD, DOMAIN_NAME)),
 )
 

@@ -44,8 +44,8 @@ from provider.core.errors import ApiError, ConfigError, GaussDBError, JobFailed,
 from provider.core.sanitize import clean
 from provider.resources import plugin_pool
 from provider.taskcenter import compose
+from provider.taskcenter.batch import reader_for
 from provider.taskcenter.models import OUTPUT_FIELDS, Job, progress_key, progress_text
-from provider.taskcenter.perjob import PerJobReader
 from provider.waiting import budget as budget_module
 from provider.waiting.engine import Hooks, WaitOptions, wait_all
 from provider.waiting.engine import Result as WaitResult
@@ -181,11 +181,27 @@ def _wait_jobs(
     """Every job of ``ids`` on one wait engine, under the process's request budget."""
     client = compose.client_for(props, config, os.environ)
     try:
-        reader = PerJobReader.for_client(client, budget_module.process_budget_from(config))
+        budget = budget_module.process_budget_from(config)
+        # One reader per task center for every resource of the stack (this plugin process): one list call a round
+        # serves the jobs of every create and refresh waiting then (docs/batch-reads.md).
+        mode = settings.list_api(config, os.environ)
+        notice = functools.partial(_list_refused, config=config)
+        reader = reader_for(client, budget, mode, notice=notice, clock=budget.clock.now)
         hooks = Hooks() if refresh else _Progress(ids)
-        return wait_all(reader, ids, _options(props, refresh=refresh), hooks=hooks)
+        return wait_all(reader, ids, _options(props, refresh=refresh), clock=budget.clock, hooks=hooks)
     finally:
         client.close()
+
+
+def _list_refused(reason: str, *, config: Mapping[str, Any]) -> None:
+    """The one line logged when a task center refuses its list call (once per task center and plugin process)."""
+    _log_info(
+        _scrub(
+            f"GaussDB task center: {reason}; set {settings.LIST_API_CONFIG} (or {settings.LIST_API_ENV}) to off to "
+            "skip the list call, or to on to make its refusal an error",
+            config,
+        )
+    )
 
 
 class _ProgressLog:
@@ -261,11 +277,13 @@ def _check_inputs(news: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[d
         except ConfigError as exc:
             # Blamed on the input when the setting came from one; on the resource when from config or environment.
             failures.append(CheckFailure(exc.setting if exc.setting in inputs else "", str(exc)))
-    try:
-        # What create would refuse, check refuses: a bad gaussdb:maxRate (or GAUSSDB_MAX_RATE) fails at preview.
-        budget_module.max_rate(config, os.environ)
-    except ConfigError as exc:
-        failures.append(CheckFailure("", str(exc)))
+    for setting in (budget_module.max_rate, settings.list_api):
+        try:
+            # What create would refuse, check refuses: a bad gaussdb:maxRate or gaussdb:listApi (or their
+            # environment variables) fails at preview.
+            setting(config, os.environ)
+        except ConfigError as exc:
+            failures.append(CheckFailure("", str(exc)))
     # Input values are echoed in messages, and one could be a secret pasted in the wrong place.
     return inputs, [CheckFailure(f.property, _scrub(f.reason, config)) for f in failures]
 

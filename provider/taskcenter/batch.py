@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from provider.core.errors import ApiError, GaussDBError, JobNotFound
@@ -92,6 +92,9 @@ class TaskCenterState:
         self.absent: dict[str, float] = {}
         # Jobs some read has shown: one a list then leaves out is read by itself at once, never "not found".
         self.seen: set[str] = set()
+        # Jobs a list showed ended (or Pending): read by themselves from then on, never listed again (a list call
+        # would only say so again, and take the turn their own read needs).
+        self.ended: set[str] = set()
         self.pending: _Round | None = None
         self.refused: str | None = None
         self.list_calls = 0
@@ -125,14 +128,18 @@ _registry_lock = threading.Lock()
 
 
 def task_center(client: TaskCenterClient, mode: str) -> TaskCenterState:
-    """The process-wide state of the client's task center (created on first use, with that caller's mode)."""
+    """The process-wide state of the client's task center (created on first use), in ``mode``."""
     settings = client.settings
     key = (settings.endpoint.rstrip("/").lower(), settings.project_id, settings.service)
     with _registry_lock:
         state = _registry.get(key)
         if state is None:
             state = _registry[key] = TaskCenterState(mode)
-        return state
+    with state.cond:
+        # The mode is one setting of the process (the plugin's stack config); whoever asks last sets it, as the
+        # request budget's cap is set (a process that runs several CLI commands in turn: the tests).
+        state.mode = mode
+    return state
 
 
 def forget_task_centers() -> None:
@@ -161,19 +168,37 @@ class BatchReader:
         self.clock = clock
         self.wall = wall
 
+    @property
+    def answers_many(self) -> bool:
+        """One list call answers every job asked (``JobReader``): false once the call was refused (``auto``)."""
+        with self.state.cond:
+            return self.state.refused is None or self.state.mode != "auto"
+
     def read(
         self, due: Sequence[Due], *, deadline: float | None = None, cancel: threading.Event | None = None
     ) -> dict[str, Outcome]:
         state = self.state
         with state.cond:
             refused = state.refused is not None and state.mode == "auto"
-            known = {item.job_id: state.created.get(_key(item.job_id)) for item in due}
-        alone = list(due) if refused else []
-        together = [] if refused else list(due)
+            ended_before = {item.job_id for item in due if _key(item.job_id) in state.ended}
+            # Jobs not due yet (``Due.early``) join a list call only: never a read of their own.
+            shown_ended = [item for item in due if item.job_id in ended_before and not item.early]
+            listable = [item for item in due if item.job_id not in ended_before]
+            known = {item.job_id: state.created.get(_key(item.job_id)) for item in listable}
+        alone = [item for item in due if not item.early] if refused else []
+        together = [] if refused else listable
+        outcomes: dict[str, Outcome] = {}
+        if shown_ended and not refused:
+            # First the whole records of jobs an earlier list showed ended (their turn did not come then).
+            outcomes = PerJobReader.for_client(self.client, self.pacer).read(
+                shown_ended, deadline=deadline, cancel=cancel
+            )
+            if len(outcomes) < len(shown_ended):
+                state.learn(outcomes)
+                return outcomes  # the round's time is up: the others are queued
         # Whole records of jobs the list shows ended: read before the jobs it does not show (their lag is what
         # a user sees; the others are mostly not visible yet and will say so).
         ended: list[Due] = []
-        outcomes: dict[str, Outcome] = {}
         call = self.client.settings.service_row.list_call
         whole = call is not None and call.whole_record
         if together:
@@ -181,6 +206,8 @@ class BatchReader:
             served = self._round(together, created, len(created) < len(known), deadline, cancel)
             if served is not None:
                 for item in together:
+                    if item.early and (served.error is not None or served.fallback):
+                        continue
                     if served.error is not None:
                         outcomes[item.job_id] = served.error
                         continue
@@ -188,12 +215,16 @@ class BatchReader:
                         outcomes[item.job_id] = served.whole[_key(item.job_id)]
                         continue
                     job = None if served.fallback else served.listed.get(_key(item.job_id))
+                    if job is None and item.early:
+                        continue
                     if job is None and served.complete and state.not_yet_visible(item.job_id, self.clock()):
                         outcomes[item.job_id] = JobNotFound(item.job_id, "not in the task center's list yet")
                     elif job is None:
                         alone.append(item)  # not in the list: read by itself
                     elif (job.finished or job.scheduled) and not whole:
-                        ended.append(item)  # its whole record
+                        ended.append(replace(item, early=False))  # its whole record: its end is worth a read
+                        with state.cond:
+                            state.ended.add(_key(item.job_id))
                     else:
                         outcomes[item.job_id] = job
         outcomes.update(
@@ -261,7 +292,7 @@ class BatchReader:
                 state.cond.notify_all()
             return current
         try:
-            current.listed, current.complete = self._list(ids, created, around, priority, deadline, cancel)
+            current.listed, current.complete = self._list(ids, created, around, priority, cancel)
         except lists.ListRefused as refusal:
             if state.mode == "on":
                 current.error = ApiError(f"{refusal} (listApi is on)", status=refusal.status)
@@ -291,7 +322,6 @@ class BatchReader:
         created: list[datetime],
         around: datetime | None,
         priority: float,
-        deadline: float | None,
         cancel: threading.Event | None,
     ) -> tuple[dict[str, Job], bool]:
         """The jobs of ``ids`` the list shows: page after page (the first one's turn already granted) while some
@@ -309,7 +339,9 @@ class BatchReader:
                 span,
                 number,
                 priority=priority,
-                deadline=deadline,
+                # The round's deadline bounds its first turn only: a round cut after its first page would start
+                # over from the first page next round, and the jobs on later pages would never be answered.
+                deadline=None,
                 cancel=cancel,
                 acquired=number == 0,
             )

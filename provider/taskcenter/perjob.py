@@ -34,7 +34,7 @@ class PerJobReader:
         self, due: Sequence[Due], *, deadline: float | None = None, cancel: threading.Event | None = None
     ) -> dict[str, Outcome]:
         answers: dict[str, Outcome] = {}
-        for item in sorted(due, key=lambda d: -d.priority):
+        for item in sorted((d for d in due if not d.early), key=lambda d: -d.priority):
             if cancel is not None and cancel.is_set():
                 break
             if self._pacer is not None and not self._pacer.acquire(

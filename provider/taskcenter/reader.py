@@ -29,6 +29,9 @@ class Due:
     job_id: str
     # Seconds: the pacer serves this request as if it had asked that much earlier (earliest deadline first).
     priority: float = 0.0
+    # Not due yet: asked only of a reader that ``answers_many``, to answer if its call does at no extra request
+    # (or when the answer shows the job ended); left out of the answer otherwise, without being queued.
+    early: bool = False
 
 
 class Pacer(Protocol):
@@ -47,6 +50,10 @@ class Pacer(Protocol):
 
 
 class JobReader(Protocol):
+    """Reads the jobs due in a round. A reader whose one call answers many jobs says so with a true attribute
+    ``answers_many`` (batch reads, while the list call is offered): the engine then also asks it about the jobs due
+    within the round's shortest interval, which that call answers at no extra cost."""
+
     def read(
         self, due: Sequence[Due], *, deadline: float | None = None, cancel: threading.Event | None = None
     ) -> dict[str, Outcome]:

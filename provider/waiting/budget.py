@@ -107,6 +107,11 @@ class RequestBudget:
         self.granted = 0
 
     @property
+    def clock(self) -> Clock:
+        """The clock the budget's deadlines are on: a reader that waits on the budget's turns uses its ``now``."""
+        return self._time
+
+    @property
     def rate(self) -> float:
         """The rate in use now: the cap, or less while recovering from a throttle."""
         with self._lock:

@@ -120,15 +120,25 @@ def wait_all(
             break
         now = clock.now()
         due = [t for t in active if t.due <= now]
+        # A reader that answers many jobs with one call (batch reads, while its list call is offered) is asked
+        # about the jobs due within the round's shortest interval too: the call answers them at no extra cost,
+        # and their rounds then fall together. Each job's own policy still sets when it is due.
+        early = (
+            [t for t in active if now < t.due <= now + min(u.policy.min_interval for u in due)]
+            if due and getattr(reader, "answers_many", False)
+            else []
+        )
         if due:
-            answers = _read(reader, due, now, clock, cancel)
+            answers = _read(reader, due, early, now, clock, cancel)
             after = clock.now()
             if not answers and after == now and not (cancel is not None and cancel.is_set()):
                 # A reader that asked nothing without waiting for the pacer would spin this loop: pause a round.
                 clock.sleep(min(t.policy.min_interval for t in due), cancel)
                 after = clock.now()
-            for tracker in due:
+            for tracker in due + early:
                 outcome = answers.get(tracker.job_id)
+                if outcome is None and tracker in early:
+                    continue  # not due yet: it was not held back, it keeps its own time
                 if outcome is None:
                     verdict = tracker.queued(after)
                     if verdict is Verdict.WAITING:
@@ -155,10 +165,17 @@ def wait_all(
 
 
 def _read(
-    reader: JobReader, due: list[Tracker], now: float, clock: Clock, cancel: threading.Event | None
+    reader: JobReader,
+    due: list[Tracker],
+    early: list[Tracker],
+    now: float,
+    clock: Clock,
+    cancel: threading.Event | None,
 ) -> dict[str, Outcome]:
-    """One round: every due job asked about, most urgent first, within the budget's share of one poll interval."""
+    """One round: every due job asked about, most urgent first, within the budget's share of one poll interval
+    (and the ``early`` ones, not due yet, that a reader answering many jobs at once may answer too)."""
     asks = sorted((Due(t.job_id, t.priority(now)) for t in due), key=lambda d: -d.priority)
+    asks += [Due(t.job_id, t.priority(now), early=True) for t in early]
     # The pacer may hold the round for at most the shortest interval: then the jobs not asked yet are queued, and
     # the next round (with the jobs due by then) orders them anew, each keeping its place by the time it waited.
     deadline = min(min(t.deadline for t in due), now + min(t.policy.min_interval for t in due))

@@ -28,7 +28,7 @@ def aksk_env(emu: Emulator) -> dict[str, str]:
     cfg = emu.config
     return {
         "GAUSSDB_ENDPOINT": emu.url,
-        # The default budget (0.6 requests/s) would pace many-job tests by minutes; tests of the budget set their own.
+        # The default budget (1.0 requests/s) would pace many-job tests by minutes; tests of the budget set their own.
         "GAUSSDB_MAX_RATE": "50",
         "HW_PROJECT_ID": cfg.project_id,
         "HW_ACCESS_KEY": cfg.access_key,

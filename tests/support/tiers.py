@@ -26,6 +26,9 @@ EMULATOR_FIXTURES = frozenset({"emulator", "emu", "emu_env"})
 # A module with tests of several tiers gets its slowest here, or marks its tests one by one.
 MODULES: dict[str, str] = {
     "test_batch": "integration",
+    "test_batch_cli": "integration",
+    "test_batch_early": "unit",  # its emulator tests are marked integration
+    "test_batch_plugin": "e2e",
     "test_budget": "unit",  # its HTTP tests use the emulator fixture: integration
     "test_cli": "e2e",
     "test_cli_doc": "unit",
