@@ -24,7 +24,8 @@ Shutdown: on Ctrl-C the plugin's main thread stops the gRPC server and returns, 
 pool workers before it exits. ``shutdown_event()`` is set as soon as the main thread has ended, and when the engine
 calls the plugin's Cancel RPC (a no-op in the SDK: it is wrapped here to set the event first), so waits given it
 as ``cancel`` end at once, sleeps in the request budget included, instead of keeping the process alive until
-their jobs finish.
+their jobs finish. The same moment every HTTP request in flight is cut (``provider.wire.transport.abort_requests``),
+so a wait blocked on a hung server ends at once too, not at its request's deadline.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from concurrent import futures
 from typing import Any
 
 from provider.waiting.clock import Cancel
+from provider.wire import transport
 
 # Environment setting: how many Create/Read/Update/Delete calls may run at once (each wait holds one); 0 keeps the
 # SDK's stock behaviour (every call on its four workers).
@@ -154,12 +156,12 @@ def _watch_shutdown() -> None:
     # thread that joins the main thread does the same on Pythons that release the main thread before the hooks.
     register = getattr(threading, "_register_atexit", None)
     if callable(register):
-        register(event.set)
+        register(_end_everything)
     else:  # pragma: no cover - every supported CPython has it
 
         def watch() -> None:
             threading.main_thread().join()
-            event.set()
+            _end_everything()
 
         threading.Thread(target=watch, name="gaussdb-shutdown-watch", daemon=True).start()
     _shutdown = event
@@ -188,10 +190,16 @@ def _wrap_cancel() -> None:
     function.__code__ = _cancel_rpc.__code__
 
 
-def cancel_all() -> None:
-    """End every wait of the plugin at once (the engine's Cancel RPC)."""
+def _end_everything() -> None:
     if _shutdown is not None:
-        _shutdown.set()
+        _shutdown.set()  # first: a wait that sees its request cut finds itself cancelled, not in an outage
+    transport.abort_requests()
+
+
+def cancel_all() -> None:
+    """End every wait of the plugin at once (the engine's Cancel RPC): sleeps and requests in flight alike."""
+    if _shutdown is not None:
+        _end_everything()
 
 
 def shutdown_event() -> threading.Event | None:
