@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -120,7 +120,7 @@ def start_plugin(server: HungServer, tmp_path: Path) -> PluginProcess:
     return plugin
 
 
-def eight_creates(plugin: PluginProcess, pool: ThreadPoolExecutor, timeout: float | None) -> list[object]:
+def eight_creates(plugin: PluginProcess, pool: ThreadPoolExecutor, timeout: float | None) -> list[Future[str]]:
     inputs = {job_id: plugin.check(urn(job_id), {}, {"job_id": job_id, "timeout": 900}).inputs for job_id in JOB_IDS}
 
     def create(job_id: str) -> str:
