@@ -17,9 +17,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from harness.plugin import PluginError, PluginProcess, serialize_provider
 from provider.resources.dynamic import GaussDBJobProvider
 from provider.wire import transport
 from provider.wire.transport import AbortScope, Transport, abort_scope
+from tests.support.hung import HungServer
 from tests.support.plugin import clean_env, urn
 
 pytestmark = pytest.mark.timeout(90)
@@ -39,69 +38,6 @@ JOBS = 8
 # Above what the cut takes (well under a second when measured), below the 20 s a hung request would take.
 GRACE = 10.0
 JOB_IDS = [f"{i:08x}-fe0f-4888-9003-e843a4c90514" for i in range(JOBS)]
-
-
-class HungServer:
-    """Accepts every connection, reads the request, never answers; counts requests and the connections the client
-    closed (the server sees the end of the stream)."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self.requests = 0
-        self.closed_by_client = 0
-        self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._conns: list[socket.socket] = []
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
-
-    def _hold(self, conn: socket.socket) -> None:
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            with self._cond:
-                self.requests += 1
-                self._cond.notify_all()
-            while conn.recv(65536):  # never answers; returns when the client closes its end
-                pass
-            with self._cond:
-                self.closed_by_client += 1
-                self._cond.notify_all()
-        except OSError:
-            pass
-
-    def wait_for(self, condition: Callable[[HungServer], bool], bound: float = 30.0) -> None:
-        """Block until ``condition`` holds (the bound only stops a broken run)."""
-        with self._cond:
-            assert self._cond.wait_for(lambda: condition(self), bound), "condition not reached within the bound"
-
-    @contextmanager
-    def running(self) -> Iterator[HungServer]:
-        thread = threading.Thread(target=self._serve, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            try:
-                self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._listener.close()
-            for conn in self._conns:
-                conn.close()
-            thread.join(5)
 
 
 def start_plugin(server: HungServer, tmp_path: Path) -> PluginProcess:

@@ -31,6 +31,7 @@ MODULES: dict[str, str] = {
     "test_emulator": "e2e",
     "test_hostile": "e2e",
     "test_jobs_resource": "e2e",
+    "test_lift": "e2e",
     "test_many_jobs": "integration",
     "test_models": "unit",
     "test_pending": "integration",
