@@ -34,6 +34,7 @@ MODULES: dict[str, str] = {
     "test_lift": "e2e",
     "test_many_jobs": "integration",
     "test_models": "unit",
+    "test_output_caps": "e2e",
     "test_pending": "integration",
     "test_plugin": "e2e",
     "test_plugin_pool": "e2e",
