@@ -156,7 +156,7 @@ class _LargeAnswers(BaseHTTPRequestHandler):
 
     padding = ["r" * 98] * (ANSWER_BYTES // 102)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         wanted = parse_qs(urlsplit(self.path).query).get("id", [""])[0]
         job = {"id": wanted, "name": "Big", "status": "Completed", "process": "", "entities": {"x": self.padding}}
         body = json.dumps({"job": job}).encode()
@@ -166,7 +166,7 @@ class _LargeAnswers(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args: Any) -> None:
         del format, args
 
 
