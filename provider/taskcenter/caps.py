@@ -21,7 +21,7 @@ from typing import Any
 ENTITIES_LIMIT = 16 * 1024
 # Text fields, in characters: a job's name (the API's are task names, ~40), its failure reason (a sentence or two),
 # its progress ("60%"), the instance id and name (the API's are 36-64 characters).
-NAME_LIMIT = 256
+NAME_LIMIT = 512
 FAIL_REASON_LIMIT = 1024
 PROCESS_LIMIT = 64
 INSTANCE_TEXT_LIMIT = 128
