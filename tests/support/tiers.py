@@ -30,6 +30,7 @@ MODULES: dict[str, str] = {
     "test_client": "integration",
     "test_emulator": "e2e",
     "test_hostile": "e2e",
+    "test_iam_retry": "integration",
     "test_jobs_resource": "e2e",
     "test_lift": "e2e",
     "test_many_jobs": "integration",
