@@ -69,7 +69,7 @@ def client_for(url: str, user: str) -> TaskCenterClient:
     settings = Settings(project_id=PROJECT, region=None, endpoint=url, api_path="/v3", auth_url=f"{url}/v3")
     # A user per test: tokens are cached per process, by IAM URL, project and user.
     auth = PasswordAuth(f"{url}/v3", user, "iam-retry-password", "domain", PROJECT)
-    return TaskCenterClient(settings, auth, transport=Transport(retries=0))  # type: ignore[arg-type]
+    return TaskCenterClient(settings, auth, transport=Transport(retries=0))
 
 
 @pytest.mark.parametrize("unusable", ["tok en", "tok\x1b[2Jen", ""], ids=["space", "escape", "empty"])
