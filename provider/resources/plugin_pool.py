@@ -30,7 +30,9 @@ so a wait blocked on a hung server ends at once too, not at its request's deadli
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import threading
 import types
@@ -120,6 +122,7 @@ def install() -> bool:
             return False
         _watch_shutdown()
         _wrap_cancel()
+        _stoppable_by_sigint()
         size = DEFAULT_WORKERS
         try:
             size = workers()
@@ -165,6 +168,23 @@ def _watch_shutdown() -> None:
 
         threading.Thread(target=watch, name="gaussdb-shutdown-watch", daemon=True).start()
     _shutdown = event
+
+
+def _stoppable_by_sigint() -> None:
+    """A plugin started with SIGINT ignored (``nohup ... &``: a shell without job control ignores SIGINT in what it
+    starts in the background, and the ignore is inherited) never gets Python's KeyboardInterrupt, so SIGINT, how
+    the engine stops it, did nothing (issue 20). Python sets handlers from the main thread only, and this runs in a
+    gRPC worker, so the default action is restored at the C level: SIGINT then ends the process at once, its waits
+    with it (the jobs go on in the task center, as after a Ctrl-C). A no-op unless SIGINT is ignored."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        libc.signal(int(signal.SIGINT), None)  # None is NULL: SIG_DFL
+    except (OSError, AttributeError):  # pragma: no cover - no C library to call: SIGINT stays ignored
+        return
 
 
 def _cancel_rpc(self: Any, request: Any, context: Any) -> Any:

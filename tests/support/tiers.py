@@ -49,6 +49,7 @@ MODULES: dict[str, str] = {
     "test_services_plugin": "e2e",
     "test_settings": "unit",
     "test_shutdown": "e2e",
+    "test_sigint_ignored": "e2e",
     "test_signer": "unit",
     "test_state_contract": "e2e",
     "test_terminal": "e2e",
