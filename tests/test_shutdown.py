@@ -184,3 +184,28 @@ def test_an_abort_ends_a_retry_sleep() -> None:
         thread.join(20)  # far below the 30 s sleep it was in
         assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], transport.Aborted), outcome
+
+
+def test_an_abort_leaves_an_operation_in_flight_to_its_own_deadline() -> None:
+    """A request that is not repeatable (an operation) is not cut: its answer would say whether it started."""
+    server = HungServer()
+    scope = AbortScope()
+    short = Transport(connect_timeout=1.0, read_timeout=1.0, retries=0)
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        with abort_scope(scope), short.session() as session:
+            try:
+                short.fetch(session, "POST", f"{server.url}/action", json={}, repeatable=False)
+            except requests.RequestException as exc:
+                errors.append(exc)
+
+    with server.running():
+        thread = threading.Thread(target=send)
+        thread.start()
+        server.wait_for(lambda s: s.requests >= 1)
+        assert scope.abort() == 0  # nothing of the scope's was cut
+        thread.join(30)
+    # It ended at its own read timeout, not cut by the abort.
+    assert len(errors) == 1 and isinstance(errors[0], requests.Timeout), errors
+    assert not isinstance(errors[0], transport.Aborted)

@@ -13,8 +13,8 @@ Guarantees of ``Transport.fetch`` (the only way the client and the IAM login sen
   most that much memory and ends the attempt with ``ResponseTooLarge``.
 - **Abort.** ``abort_requests()`` (the plugin's shutdown and Cancel) ends every request of the process at once:
   the ones in flight are cut by the same watchdog mechanism, retry sleeps end, later ones are refused
-  (``Aborted``). An operation (not repeatable) in flight is let end by its own deadline: its answer is what says
-  whether it started. ``abort_scope`` gives a context a scope of its own.
+  (``Aborted``). An operation (not repeatable) is left alone: its answer is what says whether it started.
+  ``abort_scope`` gives a context a scope of its own.
 - **No redirects, no clear text to a proxy.** Redirects are never followed (credentials must not go elsewhere);
   loopback endpoints bypass any proxy from the environment, and plain http through a proxy is refused.
 
@@ -182,12 +182,13 @@ _GUARD: ContextVar[_Guard | None] = ContextVar("gaussdb_guard", default=None)
 
 class AbortScope:
     """The requests that ``abort`` ends at once: once it is called, every repeatable request of the scope in flight
-    is cut (its sockets shut down, as the watchdog does), every retry sleep ends, and every later request of the
-    scope is refused before it is sent. For good: a scope is aborted when its process is going away.
+    is cut (its sockets shut down, as the watchdog does), every retry sleep ends, and every later repeatable request
+    of the scope is refused before it is sent. For good: a scope is aborted when its process is going away.
 
-    A request that is not repeatable (an operation that changes the cloud) is not cut in flight: its answer is
-    what says whether it was accepted (and which job it started), so it ends by its own deadline; it is only
-    refused when it has not been sent yet.
+    A request that is not repeatable (an operation that changes the cloud) is left alone: its answer is what says
+    whether it was accepted (and which job it started), so it ends by its own deadline; whether to send one at all
+    after a cancel is its caller's decision (``provider.taskcenter.operations`` checks its cancel event first), and a
+    refusal here would look to that caller like a request that may have arrived.
     """
 
     def __init__(self) -> None:
@@ -530,7 +531,7 @@ class Transport:
         end = min(limit, now + self.connect_timeout + self.read_timeout)
         guard = _Guard()
         # Joined before anything is sent: an abort from now on cuts this attempt, one before refuses it.
-        if scope.aborted or (cut and not scope._join(guard)):
+        if cut and not scope._join(guard):
             raise Aborted("not sent: the requests were aborted")
         token = _GUARD.set(guard)
         _WATCHDOG.arm(end, guard)
