@@ -49,6 +49,8 @@ DEFAULT_WORKERS = 64
 MAX_WORKERS = 1024
 LIFTED = ("Create", "Read", "Update", "Delete")
 PLUGIN_MODULE = "pulumi.dynamic.__main__"
+# How long the exit waits for grpc to cancel its calls (a grace of 0: at once; a bound, not a measured figure).
+GRPC_CANCEL_JOIN_SECONDS = 1.0
 ATTRIBUTE = "experimental_thread_pool"
 
 _lock = threading.Lock()
@@ -159,12 +161,12 @@ def _watch_shutdown() -> None:
     # thread that joins the main thread does the same on Pythons that release the main thread before the hooks.
     register = getattr(threading, "_register_atexit", None)
     if callable(register):
-        register(_end_everything)
+        register(_at_exit)
     else:  # pragma: no cover - every supported CPython has it
 
         def watch() -> None:
             threading.main_thread().join()
-            _end_everything()
+            _at_exit()
 
         threading.Thread(target=watch, name="gaussdb-shutdown-watch", daemon=True).start()
     _shutdown = event
@@ -208,6 +210,18 @@ def _wrap_cancel() -> None:
     if "empty_pb2" not in function.__globals__ or function.__code__ is _cancel_rpc.__code__:
         return
     function.__code__ = _cancel_rpc.__code__
+
+
+def _at_exit() -> None:
+    """The plugin's main thread has stopped the server (``server.stop(0)``) and returned. grpc cancels the calls in
+    flight from a thread of its own (``cancel_all_calls_after_grace`` in ``grpc._server._stop``, even for a grace
+    of 0): let it, so the engine hears the calls cancelled, as it always did, before the waits end and the calls
+    that were waiting could answer with an error of their own instead."""
+    for thread in threading.enumerate():
+        target = getattr(thread, "_target", None)  # Thread.run deletes it once the target has returned
+        if getattr(target, "__name__", "") == "cancel_all_calls_after_grace":
+            thread.join(GRPC_CANCEL_JOIN_SECONDS)
+    _end_everything()
 
 
 def _end_everything() -> None:
