@@ -57,7 +57,7 @@ def iam(tokens: list[tuple[int, str]]) -> Iterator[tuple[str, list[str]]]:
             del format, args
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", handed
     finally:
