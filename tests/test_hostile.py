@@ -26,6 +26,7 @@ from gaussdb_emulator.server import Emulator
 from provider.config.settings import Settings
 from provider.core.errors import ApiError, ConfigError, WaitTimeout
 from provider.core.sanitize import clean
+from provider.taskcenter import caps
 from provider.taskcenter.client import TaskCenterClient
 from provider.waiting.waiter import Policy, WaitOptions, wait_for_job
 from provider.wire.auth import PasswordAuth, TokenAuth
@@ -358,7 +359,9 @@ def test_escape_sequences_are_kept_in_the_job_and_cleaned_for_display() -> None:
     body = job_body(status="Failed", process="", fail_reason=hostile)
     with Hostile(lambda conn, request: conn.sendall(answer(body))) as server:
         job = client_for(server.url).get_job(JOB_ID)
-    assert job.fail_reason == hostile  # the JSON output keeps the server's text whole
+    # The JSON output keeps the server's text as sent, up to its cap (provider/taskcenter/caps.py), with a note.
+    assert job.fail_reason is not None and job.fail_reason.startswith(hostile[: caps.FAIL_REASON_LIMIT])
+    assert f"{len(hostile)} characters" in job.fail_reason
     shown = clean(job.fail_reason or "", 80)
     assert shown.startswith("disk full") and len(shown) == 80 and shown.isprintable()
 

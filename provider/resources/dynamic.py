@@ -43,7 +43,7 @@ from provider.core import validate
 from provider.core.errors import ApiError, ConfigError, GaussDBError, JobFailed, WaitTimeout
 from provider.core.sanitize import clean
 from provider.resources import plugin_pool
-from provider.taskcenter import compose
+from provider.taskcenter import caps, compose
 from provider.taskcenter.batch import reader_for
 from provider.taskcenter.models import OUTPUT_FIELDS, Job, progress_key, progress_text
 from provider.waiting import budget as budget_module
@@ -410,6 +410,13 @@ OVERALL_ORDER = ("Failed", "Running", "Pending", "Completed")
 # Job ids one GaussDBJobs takes: its outputs hold every job's fields, and one plugin answer must stay far below
 # gRPC's message limit (a choice, unverified beyond issue 20's measurements of large answers).
 MAX_IDS_PER_RESOURCE = 256
+# The ``jobs`` output of one GaussDBJobs, in bytes as ``caps.wire_size`` counts them. Each job is capped
+# (``provider.taskcenter.caps``), yet 256 jobs at their caps could come to about 6 MiB: past this limit the largest
+# ``entities`` are replaced by their marker until the jobs fit. 2 MiB keeps a whole answer (with ``failed`` and the
+# inputs) under gRPC's default 4 MiB receive limit (``GRPC_DEFAULT_MAX_RECV_MESSAGE_LENGTH`` in grpc's
+# ``grpc_types.h``), a hundredth of the 400 MiB the engine accepts (``_MAX_RPC_MESSAGE_SIZE`` in
+# ``pulumi/runtime/_grpc_settings.py``; issue 20 saw a 461 MB answer go past it).
+JOBS_OUTPUT_LIMIT = 2 * 1024 * 1024
 
 
 def _point_to_many(news: Mapping[str, Any], failures: list[CheckFailure]) -> list[CheckFailure]:
@@ -466,6 +473,24 @@ def _check_job_ids(value: object) -> tuple[Any, list[CheckFailure]]:
                 failures.append(CheckFailure("job_ids", f"job id {item} is listed twice"))
             seen.add(item)
     return checked, failures
+
+
+def _within(jobs: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """``jobs`` as they are when they fit in ``limit`` bytes together; else with the largest ``entities`` replaced
+    by the marker that says how large they were, until they fit (or no entities are left to replace)."""
+    sizes = [caps.wire_size(job) for job in jobs]
+    total = sum(sizes)
+    if total <= limit:
+        return jobs
+    kept = list(jobs)
+    entity_sizes = [caps.wire_size(job.get("entities")) for job in jobs]
+    for index in sorted(range(len(jobs)), key=lambda i: -entity_sizes[i]):
+        if total <= limit:
+            break
+        marker = caps.omitted("entities", entity_sizes[index], limit // max(len(jobs), 1))
+        kept[index] = {**jobs[index], "entities": marker}
+        total -= entity_sizes[index] - caps.wire_size(marker)
+    return kept
 
 
 def _overall(jobs: list[dict[str, Any]]) -> str:
@@ -555,6 +580,7 @@ class GaussDBJobsProvider(GaussDBJobProvider):
     @staticmethod
     def _many_outputs(props: Mapping[str, Any], ids: list[str], jobs: list[dict[str, Any]]) -> dict[str, Any]:
         """The outputs for ``jobs``, each the job's fields (``Job.fields()``, or the last outputs kept for it)."""
+        jobs = _within(jobs, JOBS_OUTPUT_LIMIT)
         failed = {j["job_id"]: j.get("fail_reason") or "" for j in jobs if j.get("status") == "Failed"}
         return {
             **{k: props.get(k) for k in MANY_INPUTS},

@@ -24,12 +24,15 @@ Shutdown: on Ctrl-C the plugin's main thread stops the gRPC server and returns, 
 pool workers before it exits. ``shutdown_event()`` is set as soon as the main thread has ended, and when the engine
 calls the plugin's Cancel RPC (a no-op in the SDK: it is wrapped here to set the event first), so waits given it
 as ``cancel`` end at once, sleeps in the request budget included, instead of keeping the process alive until
-their jobs finish.
+their jobs finish. The same moment every HTTP request in flight is cut (``provider.wire.transport.abort_requests``),
+so a wait blocked on a hung server ends at once too, not at its request's deadline.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import threading
 import types
@@ -37,6 +40,7 @@ from concurrent import futures
 from typing import Any
 
 from provider.waiting.clock import Cancel
+from provider.wire import transport
 
 # Environment setting: how many Create/Read/Update/Delete calls may run at once (each wait holds one); 0 keeps the
 # SDK's stock behaviour (every call on its four workers).
@@ -47,6 +51,8 @@ DEFAULT_WORKERS = 64
 MAX_WORKERS = 1024
 LIFTED = ("Create", "Read", "Update", "Delete")
 PLUGIN_MODULE = "pulumi.dynamic.__main__"
+# How long the exit waits for grpc to cancel its calls (a grace of 0: at once; a bound, not a measured figure).
+GRPC_CANCEL_JOIN_SECONDS = 1.0
 ATTRIBUTE = "experimental_thread_pool"
 
 _lock = threading.Lock()
@@ -120,6 +126,7 @@ def install() -> bool:
             return False
         _watch_shutdown()
         _wrap_cancel()
+        _stoppable_by_sigint()
         size = DEFAULT_WORKERS
         try:
             size = workers()
@@ -156,15 +163,32 @@ def _watch_shutdown() -> None:
     # thread that joins the main thread does the same on Pythons that release the main thread before the hooks.
     register = getattr(threading, "_register_atexit", None)
     if callable(register):
-        register(event.set)
+        register(_at_exit)
     else:  # pragma: no cover - every supported CPython has it
 
         def watch() -> None:
             threading.main_thread().join()
-            event.set()
+            _at_exit()
 
         threading.Thread(target=watch, name="gaussdb-shutdown-watch", daemon=True).start()
     _shutdown = event
+
+
+def _stoppable_by_sigint() -> None:
+    """A plugin started with SIGINT ignored (``nohup ... &``: a shell without job control ignores SIGINT in what it
+    starts in the background, and the ignore is inherited) never gets Python's KeyboardInterrupt, so SIGINT, how
+    the engine stops it, did nothing (issue 20). Python sets handlers from the main thread only, and this runs in a
+    gRPC worker, so the default action is restored at the C level: SIGINT then ends the process at once, its waits
+    with it (the jobs go on in the task center, as after a Ctrl-C). A no-op unless SIGINT is ignored."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        libc.signal(int(signal.SIGINT), None)  # None is NULL: SIG_DFL
+    except (OSError, AttributeError):  # pragma: no cover - no C library to call: SIGINT stays ignored
+        return
 
 
 def _cancel_rpc(self: Any, request: Any, context: Any) -> Any:
@@ -190,10 +214,28 @@ def _wrap_cancel() -> None:
     function.__code__ = _cancel_rpc.__code__
 
 
-def cancel_all() -> None:
-    """End every wait of the plugin at once (the engine's Cancel RPC)."""
+def _at_exit() -> None:
+    """The plugin's main thread has stopped the server (``server.stop(0)``) and returned. grpc cancels the calls in
+    flight from a thread of its own (``cancel_all_calls_after_grace`` in ``grpc._server._stop``, even for a grace
+    of 0): let it, so the engine hears the calls cancelled, as it always did, before the waits end and the calls
+    that were waiting could answer with an error of their own instead."""
+    for thread in threading.enumerate():
+        target = getattr(thread, "_target", None)  # Thread.run deletes it once the target has returned
+        if getattr(target, "__name__", "") == "cancel_all_calls_after_grace":
+            thread.join(GRPC_CANCEL_JOIN_SECONDS)
+    _end_everything()
+
+
+def _end_everything() -> None:
     if _shutdown is not None:
-        _shutdown.set()
+        _shutdown.set()  # first: a wait that sees its request cut finds itself cancelled, not in an outage
+    transport.abort_requests()
+
+
+def cancel_all() -> None:
+    """End every wait of the plugin at once (the engine's Cancel RPC): sleeps and requests in flight alike."""
+    if _shutdown is not None:
+        _end_everything()
 
 
 def shutdown_event() -> threading.Event | None:

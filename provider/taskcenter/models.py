@@ -14,9 +14,10 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from provider.core.sanitize import clean
+from provider.taskcenter import caps
 
 JobStatus = Literal["Pending", "Running", "Completed", "Failed"]
 FINAL_STATUSES: frozenset[str] = frozenset({"Completed", "Failed"})
@@ -29,6 +30,20 @@ _PERCENT = re.compile(r"^\s*(\d{1,3}(?:\.\d+)?)\s*%?\s*$")
 
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class _Capped(_Loose):
+    """Unknown fields kept while small; all dropped when together past ``caps.EXTRAS_LIMIT`` (never output)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cap_extras(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        extras = {k: v for k, v in value.items() if k not in cls.model_fields}
+        if extras and caps.wire_size(extras) > caps.EXTRAS_LIMIT:
+            return {k: v for k, v in value.items() if k in cls.model_fields}
+        return value
 
 
 class Datastore(_Loose):
@@ -54,7 +69,7 @@ class Entities(_Loose):
     public_ip: str | None = None
 
 
-class JobInstance(_Loose):
+class JobInstance(_Capped):
     """Table 4: the DB instance the task ran on."""
 
     id: str = ""
@@ -63,7 +78,9 @@ class JobInstance(_Loose):
     @field_validator("id", "name", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
-        return "" if value is None else value.strip() if isinstance(value, str) else value
+        if isinstance(value, str):
+            return caps.text(value.strip(), caps.INSTANCE_TEXT_LIMIT)
+        return "" if value is None else value
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -98,8 +115,8 @@ OUTPUT_FIELDS: tuple[str, ...] = (
 )
 
 
-class Job(_Loose):
-    """Table 3: one task-center job."""
+class Job(_Capped):
+    """Table 3: one task-center job. Every field is capped in size (``provider.taskcenter.caps``)."""
 
     id: str = Field(min_length=1)
     name: str = ""
@@ -119,7 +136,7 @@ class Job(_Loose):
     @field_validator("name", mode="before")
     @classmethod
     def _strip_text(cls, value: Any) -> Any:
-        return "" if value is None else value.strip() if isinstance(value, str) else value
+        return "" if value is None else caps.text(value.strip(), caps.NAME_LIMIT) if isinstance(value, str) else value
 
     @field_validator("process", mode="before")
     @classmethod
@@ -130,7 +147,9 @@ class Job(_Loose):
             if isinstance(value, int) and value.bit_length() > 64:
                 return ""  # str() of thousands of digits raises; no progress is that large anyway
             return f"{value:g}" if isinstance(value, float) else str(value)
-        return "" if value is None else value.strip() if isinstance(value, str) else value
+        if isinstance(value, str):
+            return caps.text(value.strip(), caps.PROCESS_LIMIT)
+        return "" if value is None else value
 
     @field_validator("status", mode="before")
     @classmethod
@@ -150,13 +169,13 @@ class Job(_Loose):
         # Validated against the documented shapes so that a wrong type fails loudly here,
         # but kept exactly as returned: downstream users read keys we do not know about.
         Entities.model_validate(value)
-        return value
+        return caps.entities(value) if isinstance(value, dict) else value
 
     @field_validator("fail_reason", mode="before")
     @classmethod
     def _fail_reason(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return value.strip() or None
+            return caps.text(value.strip(), caps.FAIL_REASON_LIMIT) or None
         return value
 
     @property

@@ -91,6 +91,8 @@ _TOKENS_LOCK = threading.Lock()
 # A token goes into a header: visible ASCII only (IAM's are a few KB of base64-like text).
 _TOKEN = re.compile(r"[!-~]{1,16384}")
 DEFAULT_TOKEN_LIFETIME = 24 * 3600.0
+# Logins when IAM answers 201 without a usable token: the first and one more (issue 20: it was never asked again).
+UNUSABLE_TOKEN_LOGINS = 2
 
 
 def _iam_time(value: Any) -> datetime | None:
@@ -169,24 +171,22 @@ class PasswordAuth(AuthBase):
                 "scope": {"project": {"id": self._project_id}},
             }
         }
-        self._session = self._session or self._transport.session()
+        session = self._session = self._session or self._transport.session()
         url = f"{self._auth_url}/auth/tokens"
-        # Through the transport: the login gets no more time than the task-center call it authenticates (its
-        # deadline is inherited), and its answer is read within the size cap.
-        try:
-            # Asking for a token twice is harmless: the one login POST that may be retried.
-            response = self._transport.fetch(self._session, "POST", url, json=body, repeatable=True)
-        except requests.RequestException as exc:
-            raise ApiError(
-                f"could not reach IAM at {urlsplit(url).netloc}: {type(exc).__name__}", transient=True
-            ) from None
+        # An answer that says the login worked (201) but carries no usable token is a glitch of the gateway, not a
+        # refusal: asked once more (``UNUSABLE_TOKEN_LOGINS`` logins at most, within the same deadline).
+        for login in range(1, UNUSABLE_TOKEN_LOGINS + 1):
+            response = self._login(session, url, body)
+            token = response.headers.get("X-Subject-Token")
+            usable = response.status_code == 201 and bool(token) and _TOKEN.fullmatch(token or "") is not None
+            if usable or response.status_code != 201 or login == UNUSABLE_TOKEN_LOGINS:
+                break
         if response.status_code in (400, 401, 403):
             raise AuthError(
                 f"IAM refused the password login for user {self._user!r} in domain "
                 f"{self._domain!r} (HTTP {response.status_code})"
             )
-        token = response.headers.get("X-Subject-Token")
-        if response.status_code != 201 or not token or not _TOKEN.fullmatch(token):
+        if not usable or token is None:
             raise ApiError(
                 f"IAM answered HTTP {response.status_code} without a usable token",
                 status=response.status_code,
@@ -199,6 +199,17 @@ class PasswordAuth(AuthBase):
         margin = min(300.0, lifetime / 10)
         remember_secret(token)
         return _CachedToken(token, self._clock() + max(0.0, lifetime - margin))
+
+    def _login(self, session: requests.Session, url: str, body: dict[str, Any]) -> requests.Response:
+        # Through the transport: the login gets no more time than the task-center call it authenticates (its
+        # deadline is inherited), and its answer is read within the size cap.
+        try:
+            # Asking for a token twice is harmless: the one login POST that may be retried.
+            return self._transport.fetch(session, "POST", url, json=body, repeatable=True)
+        except requests.RequestException as exc:
+            raise ApiError(
+                f"could not reach IAM at {urlsplit(url).netloc}: {type(exc).__name__}", transient=True
+            ) from None
 
     def token(self, *, refused: str | None = None) -> str:
         # One login at a time; a caller waits for another's login no longer than its own call may last, so a

@@ -11,6 +11,10 @@ Guarantees of ``Transport.fetch`` (the only way the client and the IAM login sen
 - **Size.** An answer is read in chunks and decoded here (gzip and deflate, chunked or not) with a cap on the
   *decoded* size, ``MAX_RESPONSE_BYTES`` (1 MiB; a job is a few KB): a huge body or a compression bomb costs at
   most that much memory and ends the attempt with ``ResponseTooLarge``.
+- **Abort.** ``abort_requests()`` (the plugin's shutdown and Cancel) ends every request of the process at once:
+  the ones in flight are cut by the same watchdog mechanism, retry sleeps end, later ones are refused
+  (``Aborted``). An operation (not repeatable) is left alone: its answer is what says whether it started.
+  ``abort_scope`` gives a context a scope of its own.
 - **No redirects, no clear text to a proxy.** Redirects are never followed (credentials must not go elsewhere);
   loopback endpoints bypass any proxy from the environment, and plain http through a proxy is refused.
 
@@ -23,6 +27,7 @@ The IAM login keeps the transport's retries. Retries follow urllib3's ``Retry`` 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
@@ -73,6 +78,11 @@ class DeadlineExceeded(requests.Timeout):
     """The call's deadline passed before an answer was complete."""
 
 
+class Aborted(requests.RequestException):
+    """The call was cut in flight, or refused before it was sent: its abort scope was aborted (``abort_requests``:
+    the plugin is shutting down, or the engine called Cancel)."""
+
+
 class ProxyRefused(ConfigError):
     """Plain http would go through a proxy: credentials would travel in clear text."""
 
@@ -87,6 +97,7 @@ class _Guard:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self.fired = False
+        self.aborted = False
         self.done = False
 
     def attach(self, sock: socket.socket | None) -> None:
@@ -108,6 +119,11 @@ class _Guard:
             sockets = list(self._sockets)
         for sock in sockets:
             _shutdown(sock)
+
+    def abort(self) -> None:
+        """Fire now, because the attempt's scope was aborted (not because its time was up)."""
+        self.aborted = True
+        self.fire()
 
     def finish(self) -> None:
         with self._lock:
@@ -159,6 +175,74 @@ class _Watchdog:
 
 _WATCHDOG = _Watchdog()
 _GUARD: ContextVar[_Guard | None] = ContextVar("gaussdb_guard", default=None)
+
+
+# --- abort scopes: end every request of a scope at once (shutdown, Cancel) ----------------------------------
+
+
+class AbortScope:
+    """The requests that ``abort`` ends at once: once it is called, every repeatable request of the scope in flight
+    is cut (its sockets shut down, as the watchdog does), every retry sleep ends, and every later repeatable request
+    of the scope is refused before it is sent. For good: a scope is aborted when its process is going away.
+
+    A request that is not repeatable (an operation that changes the cloud) is left alone: its answer is what says
+    whether it was accepted (and which job it started), so it ends by its own deadline; whether to send one at all
+    after a cancel is its caller's decision (``provider.taskcenter.operations`` checks its cancel event first), and a
+    refusal here would look to that caller like a request that may have arrived.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._guards: set[_Guard] = set()
+        self._event = threading.Event()
+
+    @property
+    def aborted(self) -> bool:
+        return self._event.is_set()
+
+    def abort(self) -> int:
+        """Cut every request of the scope in flight and refuse the later ones; how many were cut."""
+        with self._lock:
+            self._event.set()
+            guards = list(self._guards)
+        for guard in guards:
+            guard.abort()
+        return len(guards)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``, or less when the scope is aborted; True when it was."""
+        return self._event.wait(max(seconds, 0.0))
+
+    def _join(self, guard: _Guard) -> bool:
+        with self._lock:
+            if self._event.is_set():
+                return False
+            self._guards.add(guard)
+            return True
+
+    def _leave(self, guard: _Guard) -> None:
+        with self._lock:
+            self._guards.discard(guard)
+
+
+# The process's scope: every request belongs to it unless ``abort_scope`` gives another (tests, a CLI run).
+PROCESS_SCOPE = AbortScope()
+_SCOPE: ContextVar[AbortScope] = ContextVar("gaussdb_abort_scope", default=PROCESS_SCOPE)
+
+
+def abort_requests() -> int:
+    """End every request of the process at once (the plugin's shutdown and Cancel); how many were cut in flight."""
+    return PROCESS_SCOPE.abort()
+
+
+@contextlib.contextmanager
+def abort_scope(scope: AbortScope) -> Iterator[AbortScope]:
+    """Requests sent within the context (in this thread or context) belong to ``scope`` instead of the process's."""
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
 
 
 class _GuardedConnection(HTTPConnection):
@@ -362,7 +446,7 @@ class Transport:
         url: str,
         *,
         deadline: float | None = None,
-        sleep: Any = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         repeatable: bool | None = None,
         retries: int | None = None,
         **kwargs: Any,
@@ -370,7 +454,9 @@ class Transport:
         """Send with retries and return the answer with its body read (``response.content``), all by
         ``deadline`` (monotonic seconds; default ``call_seconds`` from now, and never later than the deadline of
         a call this one is made within). Raises ``requests`` errors: ``DeadlineExceeded`` (a ``Timeout``) when
-        time ran out with nothing to show, ``ResponseTooLarge``, ``ConnectionError``; ``ProxyRefused``.
+        time ran out with nothing to show, ``ResponseTooLarge``, ``ConnectionError``, ``Aborted`` (the abort scope
+        in force, ``abort_scope``, was aborted); ``ProxyRefused``. ``sleep`` (default: a wait that the abort
+        ends) is how the pauses between tries are slept.
 
         ``repeatable``: whether sending the request twice is harmless. Default: only for GET, HEAD and OPTIONS. A
         request that is not repeatable is sent once and never retried, whatever happens to it (an operation that
@@ -384,6 +470,7 @@ class Transport:
         if deadline is None and outer is None:
             deadline = now + self.call_seconds
         proxies = proxies_for(url)
+        scope = _SCOPE.get()
         # No policy at all when sent once: the first outcome is the answer (an error raised as itself).
         retry = retry_policy(allowed, self.backoff_factor, self.retry_after_max) if repeatable and allowed else None
         with deadlines.within(deadline) as limit:
@@ -391,11 +478,12 @@ class Transport:
             while True:
                 outcome: requests.Response | requests.RequestException
                 try:
-                    outcome = self._attempt(session, method, url, limit, proxies, kwargs)
+                    outcome = self._attempt(session, method, url, limit, proxies, kwargs, scope, repeatable)
                 except requests.RequestException as exc:
                     outcome = exc
-                if isinstance(outcome, ResponseTooLarge):
-                    raise outcome  # the same server would send the same thing: no retry within this call
+                if isinstance(outcome, ResponseTooLarge | Aborted):
+                    # The same server would send the same thing; an aborted scope refuses any retry.
+                    raise outcome
                 if retry is None:
                     return _final(outcome)
                 try:
@@ -412,7 +500,10 @@ class Transport:
                 pause = self._pause(retry, outcome)
                 if time.monotonic() + pause >= limit:
                     return _final(outcome)  # no time to wait and try again: the last outcome stands
-                sleep(pause)
+                if sleep is not None:
+                    sleep(pause)
+                elif scope.wait(pause):
+                    raise Aborted("not sent again: the requests were aborted")
 
     def _pause(self, retry: Retry, outcome: requests.Response | requests.RequestException) -> float:
         if isinstance(outcome, requests.Response):
@@ -429,6 +520,8 @@ class Transport:
         limit: float,
         proxies: Mapping[str, str | None],
         kwargs: Mapping[str, Any],
+        scope: AbortScope,
+        cut: bool,
     ) -> requests.Response:
         now = time.monotonic()
         left = limit - now
@@ -437,6 +530,9 @@ class Transport:
         # The attempt's own bound: connecting, then the whole answer within the read timeout.
         end = min(limit, now + self.connect_timeout + self.read_timeout)
         guard = _Guard()
+        # Joined before anything is sent: an abort from now on cuts this attempt, one before refuses it.
+        if cut and not scope._join(guard):
+            raise Aborted("not sent: the requests were aborted")
         token = _GUARD.set(guard)
         _WATCHDOG.arm(end, guard)
         try:
@@ -452,18 +548,24 @@ class Transport:
                 **kwargs,
             )
             read_body(response, self.max_response_bytes)
+            if guard.aborted:
+                response.close()
+                raise Aborted("cut in flight: the requests were aborted")
             if guard.fired:
                 # The cut can look like an end of headers or body to http.client: never trust what was read.
                 response.close()
                 raise DeadlineExceeded(f"no complete answer within {end - now:.3g} s")
             return response
         except requests.RequestException as exc:
-            if guard.fired and not isinstance(exc, ResponseTooLarge):
+            if guard.aborted and not isinstance(exc, Aborted):
+                raise Aborted("cut in flight: the requests were aborted") from None
+            if guard.fired and not isinstance(exc, ResponseTooLarge | Aborted):
                 seconds = end - now
                 raise DeadlineExceeded(f"no complete answer within {seconds:.3g} s") from None
             raise
         finally:
             guard.finish()
+            scope._leave(guard)
             _GUARD.reset(token)
 
 
