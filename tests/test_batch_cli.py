@@ -164,3 +164,17 @@ def test_the_live_board_prints_the_fallback_as_one_line_above_it(listless: Emula
     assert result.code == 0 and _all_completed(result, ids)
     (line,) = _fallback_lines(result.stderr)
     assert "reading jobs one by one" in line and "--list-api on makes its refusal an error" in line
+
+
+def test_a_list_answer_that_is_not_a_list_falls_back_to_reading_jobs_one_by_one(emulator: Emulator) -> None:
+    """A 200 that is not the list (a proxy answering the path with something else, here the emulator's garbage
+    fault on the first request, the list call): the jobs are read one by one, instead of every round failing until
+    the outage limit."""
+    ids = _start(emulator, 3)
+    emulator.add_fault("garbage", 1)
+    result = _wait(emulator, ids)
+    assert result.code == 0 and _all_completed(result, ids), result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "malformed list answer" in line]
+    assert "reading jobs one by one" in line
+    kinds = Counter(kind for _, kind in _log(emulator))
+    assert kinds["list"] == 1 and kinds["job"] >= len(ids)

@@ -114,12 +114,14 @@ def test_what_each_error_means(status: int, body: dict[str, str], kind: type, tr
         assert caught.value.transient is transient
 
 
-def test_a_malformed_answer_is_a_transient_error() -> None:
+def test_a_malformed_answer_makes_the_list_call_unusable_here() -> None:
+    """A 200 that is not the list: the task center falls back to per-job reads (auto), not a transient error that
+    would fail every round until the outage limit."""
     row = SERVICES["dds"]
     assert row.list_call is not None
-    with pytest.raises(ApiError, match="malformed list answer") as caught:
+    with pytest.raises(lists.ListRefused, match="malformed list answer") as caught:
         lists.parse_page(_response(200, {"jobs": {"id": "x"}}), row.list_call, row)
-    assert caught.value.transient
+    assert not caught.value.transient
 
 
 def test_an_item_the_model_cannot_read_is_skipped_not_the_page() -> None:

@@ -135,7 +135,12 @@ def parse_page(
             raise TypeError(call.items)
         total = body.get("total_count")
     except (ValueError, TypeError, KeyError, AttributeError):
-        raise ApiError(f"malformed list answer from {host}", status=status, transient=True) from None
+        # A 200 that is not this call's list (a gateway or proxy answering the path with something else) says the
+        # call is not usable here: per-job reads always are, so this task center falls back to them (auto mode)
+        # rather than fail every round until the outage limit.
+        raise ListRefused(
+            f"malformed list answer from {host} (HTTP 200 without a '{call.items}' list)", status=status
+        ) from None
     jobs = {}
     for item in items:
         # An item this model cannot read (another user's job in a status the model does not know, such as
