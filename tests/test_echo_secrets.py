@@ -407,11 +407,11 @@ def test_plugin_read_through_a_hostile_retry_after_is_one_clean_error(
         for _ in cases:
             with pytest.raises(PluginError) as caught:
                 # A refresh rides out a throttle for at most the resource's timeout, then says so.
-                plugin.read(JOB_URN, JOB_ID, {"job_id": JOB_ID, "timeout": 2})
+                plugin.read(JOB_URN, JOB_ID, {"job_id": JOB_ID, "timeout": 1})
             details = caught.value.details
             assert "throttled" in details and "unexpected" not in details and "ValueError" not in details
             assert_nowhere(ALL_IN_ONE, details)
-    # Retry-After is honoured (bounded): within a 2 s refresh each case is read once, or twice after a short pause.
+    # Retry-After is honoured (bounded): within a 1 s refresh each case is read once, or twice after a short pause.
     assert len(cases) <= server.job_reads() <= 2 * len(cases)
 
 

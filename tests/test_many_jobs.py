@@ -41,18 +41,18 @@ def test_exit_code_is_the_worst_outcome_and_every_entry_has_the_same_keys(
     assert cli(["wait", ok["id"], failed["id"]], emu_env).code == 1
 
 
-def test_forty_jobs_at_four_requests_a_second_keep_the_cap_and_all_complete(
+def test_forty_jobs_at_eight_requests_a_second_keep_the_cap_and_all_complete(
     emulator: Emulator, emu_env: dict[str, str]
 ) -> None:
-    """The issue's check, through the CLI and the emulator's request log: no 2-second window holds more than 8
-    task-center requests at ``--max-rate 4``, and every job still completes."""
+    """The issue's check, through the CLI and the emulator's request log: no 2-second window holds more than 16
+    task-center requests (list calls and per-job reads alike) at ``--max-rate 8``, and every job still completes."""
     jobs = [emulator.create_job(name=f"Job{i:02d}", duration=i % 4, progress="linear") for i in range(40)]
     ids = [job["id"] for job in jobs]
     start = len(emulator.stats()["log"])
-    result = cli(["wait", ",".join(ids[:20]), *ids[20:], "--max-rate", "4", "--progress", "none"], emu_env)
+    result = cli(["wait", ",".join(ids[:20]), *ids[20:], "--max-rate", "8", "--progress", "none"], emu_env)
     assert result.code == 0, result.stderr
     assert [f["job_id"] for f in result.jobs()] == ids and all(f["status"] == "Completed" for f in result.jobs())
-    times = [t for t, job_id, *_ in emulator.stats()["log"][start:] if job_id in set(ids)]
-    assert len(times) >= 40
+    times = [t for t, job_id, kind in emulator.stats()["log"][start:] if job_id in set(ids) or kind == "list"]
+    assert len(times) >= 40  # one read per job at least (its whole record), plus the list calls
     busiest = max(sum(1 for u in times if t <= u < t + 2.0) for t in times)
-    assert busiest <= 8, f"{busiest} requests in one 2 s window at a cap of 4/s"
+    assert busiest <= 16, f"{busiest} requests in one 2 s window at a cap of 8/s"

@@ -43,6 +43,7 @@ JOB_IDS = [f"{i:08x}-fe0f-4888-9003-e843a4c90514" for i in range(JOBS)]
 def start_plugin(server: HungServer, tmp_path: Path) -> PluginProcess:
     env = clean_env(PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     env["GAUSSDB_MAX_RATE"] = "50"  # eight first polls at once
+    env["GAUSSDB_LIST_API"] = "off"  # eight reads in flight, one per wait (a list call would be one for all)
     plugin = PluginProcess(tmp_path, env=env, default_provider=serialize_provider(GaussDBJobProvider())).start()
     plugin.configure(
         {
