@@ -368,7 +368,7 @@ def test_plugin_outputs_progress_and_errors_hold_no_echoed_token(
         with pytest.raises(PluginError) as caught:
             plugin.create(JOB_URN, {**props, "fail_on_error": True}, timeout=50)
         assert "gateway said ***" in caught.value.details
-        stderr = plugin.stderr_text()
+        stderr = "\n".join(plugin.wait_for_stderr(lambda lines: any("echo ***" in line for line in lines)))
     assert "echo ***" in stderr  # progress lines were written
     everything = json.dumps([outputs, failed_outputs, read.outputs], ensure_ascii=False)
     assert_nowhere(token, everything, json.dumps([outputs, failed_outputs]), caught.value.details, stderr)
@@ -386,6 +386,8 @@ def test_plugin_text_cannot_drive_the_terminal_or_forge_a_line(
         plugin = plugin_for(server, TOKENS["quote"])
         with pytest.raises(PluginError) as caught:
             plugin.create(JOB_URN, {"job_id": JOB_ID, "timeout": 30}, timeout=50)
+        # The progress line comes through a pipe: wait for it (a condition, not a sleep), then read it all.
+        plugin.wait_for_stderr(lambda lines: any("FAKE LINE" in line for line in lines))
         stderr = plugin.stderr_text()
     for text in (stderr, caught.value.details):
         assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text and "\r" not in text
