@@ -21,7 +21,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
 
 import pulumi
@@ -363,6 +363,28 @@ class GaussDBJobProvider(ResourceProvider):
             _fail(exc, self._config, job_id)
 
 
+def resource_props(
+    kind: str,
+    args_type: Callable[..., Any],
+    args: Any,
+    kwargs: Mapping[str, Any],
+    inputs: Sequence[str],
+    outputs: Sequence[str],
+) -> dict[str, Any]:
+    """A resource's properties from either its args object or keyword arguments (not both): every input, and
+    every output as None until the provider fills it (how Pulumi learns the resource's outputs)."""
+    if args is None:
+        unknown = set(kwargs) - set(inputs)
+        if unknown:
+            raise TypeError(f"{kind} got unexpected arguments: {', '.join(sorted(unknown))}")
+        args = args_type(**kwargs)
+    elif kwargs:
+        raise TypeError(f"{kind} takes either args or keyword arguments, not both")
+    props: dict[str, Any] = {key: getattr(args, key, None) for key in inputs}
+    props.update({key: None for key in outputs if key not in props})
+    return props
+
+
 class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
     """Waits (on create) for a GaussDB task-center job to complete, and exposes every field of the job.
 
@@ -388,15 +410,7 @@ class GaussDBJob(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJob"):
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            unknown = set(kwargs) - set(INPUTS)
-            if unknown:
-                raise TypeError(f"GaussDBJob got unexpected arguments: {', '.join(sorted(unknown))}")
-            args = GaussDBJobArgs(**kwargs)
-        elif kwargs:
-            raise TypeError("GaussDBJob takes either args or keyword arguments, not both")
-        props: dict[str, Any] = {key: getattr(args, key) for key in INPUTS}
-        props.update({key: None for key in OUTPUTS if key not in props})
+        props = resource_props("GaussDBJob", GaussDBJobArgs, args, kwargs, INPUTS, OUTPUTS)
         super().__init__(GaussDBJobProvider(), resource_name, props, opts)
 
 
@@ -643,15 +657,7 @@ class GaussDBJobs(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBJobs")
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            unknown = set(kwargs) - set(MANY_INPUTS)
-            if unknown:
-                raise TypeError(f"GaussDBJobs got unexpected arguments: {', '.join(sorted(unknown))}")
-            args = GaussDBJobsArgs(**kwargs)
-        elif kwargs:
-            raise TypeError("GaussDBJobs takes either args or keyword arguments, not both")
-        props: dict[str, Any] = {key: getattr(args, key, None) for key in MANY_INPUTS}
-        props.update({key: None for key in MANY_OUTPUTS if key not in props})
+        props = resource_props("GaussDBJobs", GaussDBJobsArgs, args, kwargs, MANY_INPUTS, MANY_OUTPUTS)
         super().__init__(GaussDBJobsProvider(), resource_name, props, opts)
 
 

@@ -47,6 +47,7 @@ from provider.resources.dynamic import (
     _log_info,
     _same,
     _scrub,
+    resource_props,
 )
 from provider.taskcenter import compose
 from provider.taskcenter.models import OUTPUT_FIELDS, Job
@@ -454,15 +455,7 @@ class GaussDBOperation(pulumi.dynamic.Resource, module="gaussdb", name="GaussDBO
         opts: pulumi.ResourceOptions | None = None,
         **kwargs: Any,
     ) -> None:
-        if args is None:
-            unknown = set(kwargs) - set(INPUTS)
-            if unknown:
-                raise TypeError(f"GaussDBOperation got unexpected arguments: {', '.join(sorted(unknown))}")
-            args = GaussDBOperationArgs(**kwargs)
-        elif kwargs:
-            raise TypeError("GaussDBOperation takes either args or keyword arguments, not both")
-        props: dict[str, Any] = {key: getattr(args, key, None) for key in INPUTS}
-        props.update({key: None for key in OUTPUTS if key not in props})
+        props = resource_props("GaussDBOperation", GaussDBOperationArgs, args, kwargs, INPUTS, OUTPUTS)
         super().__init__(GaussDBOperationProvider(), resource_name, props, opts)
 
 
