@@ -408,24 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._fault(fault)
             return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        try:
-            state.authenticator.authenticate(self.command, self.path, headers, body)
-        except AuthError as error:
-            self._reply(
-                401,
-                {"error_code": "APIGW.0301", "error_msg": f"Incorrect IAM authentication information: {error}"},
-            )
-            return
-        if project_id != state.config.project_id:
-            self._reply(
-                403,
-                {
-                    "error_code": "APIGW.0302",
-                    "error_msg": "The IAM user is not authorized to access the API: "
-                    "the credentials are not valid for the project in the URL.",
-                },
-            )
+        if not self._admitted(project_id, body):
             return
         if not job_id or not job_id.strip():
             self._reply(400, MISSING_ID)
@@ -442,6 +425,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply(200, service_body(service, found[1]))
 
+    def _admitted(self, project_id: str, body: bytes) -> bool:
+        """The gateway's checks of a task-center request: the signature or token (401), then the project (403)."""
+        state = self.state
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            state.authenticator.authenticate(self.command, self.path, headers, body)
+        except AuthError as error:
+            self._reply(
+                401,
+                {"error_code": "APIGW.0301", "error_msg": f"Incorrect IAM authentication information: {error}"},
+            )
+            return False
+        if project_id != state.config.project_id:
+            self._reply(
+                403,
+                {
+                    "error_code": "APIGW.0302",
+                    "error_msg": "The IAM user is not authorized to access the API: "
+                    "the credentials are not valid for the project in the URL.",
+                },
+            )
+            return False
+        return True
+
     def _list_call(self, spec: lists.ListSpec, project_id: str, query: str, body: bytes) -> None:
         """A list call (gaussdb_emulator.lists): the per-job read's gateway (faults, auth, project), then the list."""
         state = self.state
@@ -453,20 +460,7 @@ class _Handler(BaseHTTPRequestHandler):
         if state.list_off.is_off(spec.service):
             self._reply(404, NOT_FOUND)
             return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        try:
-            state.authenticator.authenticate(self.command, self.path, headers, body)
-        except AuthError as error:
-            self._reply(
-                401,
-                {"error_code": "APIGW.0301", "error_msg": f"Incorrect IAM authentication information: {error}"},
-            )
-            return
-        if project_id != state.config.project_id:
-            self._reply(
-                403,
-                {"error_code": "APIGW.0302", "error_msg": "The IAM user is not authorized to access the API."},
-            )
+        if not self._admitted(project_id, body):
             return
         visible = ((job, view) for job in state.jobs.all() if (view := state.jobs.lookup(job.id, project_id)))
         try:
