@@ -33,6 +33,10 @@ CONTRACT: dict[str, Any] = json.loads(
 )
 BLOBS: dict[str, str] = CONTRACT["provider_blobs"]
 TOKENS: dict[str, str] = CONTRACT["type_tokens"]
+# GaussDBOperation came with 0.3.0: its blob and token are pinned from the release that introduced them.
+CONTRACT_0_3_0: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "data" / "state_contract_0.3.0.json").read_text(encoding="utf-8")
+)
 CLASSES = {"GaussDBJobProvider": GaussDBJobProvider, "GaussDBJobsProvider": GaussDBJobsProvider}
 
 PROGRAM = """
@@ -40,6 +44,12 @@ from provider import GaussDBJob, GaussDBJobs
 
 GaussDBJob("one", job_id="a9767ede-fe0f-4888-9003-e843a4c90514", timeout=60)
 GaussDBJobs("many", job_ids=["a9767ede-fe0f-4888-9003-e843a4c90514"], timeout=60)
+"""
+
+OPERATION_PROGRAM = """
+from provider import GaussDBOperation
+
+GaussDBOperation("op", instance_id="8b9009bad1c040a691aa26fab397bca1in07", operation="restart")
 """
 
 
@@ -94,6 +104,19 @@ def test_a_program_registers_the_pinned_type_tokens_and_provider_bytes(tmp_path:
     assert (JOB_TYPE, JOBS_TYPE) == (one_type, many_type)  # what the other plugin tests build their URNs from
     assert one_inputs["__provider"] == BLOBS["GaussDBJobProvider"]
     assert many_inputs["__provider"] == BLOBS["GaussDBJobsProvider"]
+
+
+@pytest.mark.unit
+def test_gaussdb_operation_keeps_the_token_and_bytes_it_was_released_with(tmp_path: Path) -> None:
+    program = tmp_path / "__main__.py"
+    program.write_text(OPERATION_PROGRAM, encoding="utf-8")
+    mocks = _Recording()
+    run_program(mocks, {}, program=program)
+    op_type, op_inputs = mocks.registered["op"]
+    assert op_type == CONTRACT_0_3_0["type_tokens"]["GaussDBOperation"]
+    assert op_type == "pulumi-python:dynamic/gaussdb:GaussDBOperation"
+    assert op_inputs["__provider"] == CONTRACT_0_3_0["provider_blobs"]["GaussDBOperationProvider"]
+    assert type(dill.loads(base64.b64decode(op_inputs["__provider"]))).__module__ == "provider.resource"
 
 
 # -- refresh and destroy of a 0.2.0 stack, through the real plugin process ----------------------------------------
