@@ -2,8 +2,9 @@
 # Captures the live board of `gaussdb-job wait` in tmux: 12 jobs against the emulator (nine that complete, two that
 # fail with long reasons, one unknown id), mid-wait and at the end. Usage, from the root of the checkout:
 #   docs/screens/capture.sh 80 24     # writes docs/screens/80x24-waiting.txt and 80x24-final.txt
-#   docs/screens/capture.sh 80 24 queued   # the default request budget (no --max-rate): jobs wait their turn;
-#                                          # writes 80x24-queued-waiting.txt and 80x24-queued-final.txt
+#   docs/screens/capture.sh 80 24 queued   # the default request budget (no --max-rate): one list call a round
+#                                          # serves every job, the reads of ended jobs wait their turn (the
+#                                          # hint at the end); writes 80x24-queued-waiting.txt and -final.txt
 set -euo pipefail
 W=$1 H=$2 MODE=${3:-}
 rate="--max-rate 20" name=${W}x${H}
