@@ -11,7 +11,6 @@ exception), and terminal-safe plugin text (no escape sequence, no forged line).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
@@ -35,9 +34,9 @@ from provider.config.settings import Settings  # noqa: E402
 from provider.core.errors import ApiError  # noqa: E402
 from provider.resource import GaussDBJobProvider  # noqa: E402
 from provider.taskcenter.client import TaskCenterClient  # noqa: E402
-from provider.waiting.waiter import DEFAULT_POLICY  # noqa: E402
 from provider.wire.auth import PasswordAuth, TokenAuth  # noqa: E402
 from provider.wire.transport import Transport  # noqa: E402
+from tests.support.cli import FAST_POLICY  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -54,7 +53,6 @@ TOKENS = {
 # Every hard character in one token: one plugin process serves it (each process costs about a second).
 ALL_IN_ONE = f'{MARK}"q\\b\tt-né+%25&-0006'
 # A wait polls again soon after an error (the default waits seconds): the tests count requests, not time.
-FAST_POLICY = dataclasses.replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2, error_backoff=1.0, jitter=0.0)
 # A job name that tries to drive the terminal and forge a line of its own in `pulumi up`.
 HOSTILE_NAME = "name\x1b]0;title\x07\x1b[2J\r\nFAKE LINE: Completed\x9b31m"
 # Hostile Retry-After values (issue 20): 5,000 digits, a year 99999, garbage, zero.

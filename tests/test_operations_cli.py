@@ -3,37 +3,20 @@ the emulator (operations of a fraction of a second: the waits poll at the test p
 
 from __future__ import annotations
 
-import io
 import json
-from dataclasses import dataclass, replace
-from typing import Any
 
 from gaussdb_emulator.server import Emulator
-from provider.cli.main import main
 from provider.taskcenter.operations import operation_client_for
-from provider.waiting.waiter import DEFAULT_POLICY
-from provider.wire.transport import Transport
-
-FAST_POLICY = replace(DEFAULT_POLICY, min_interval=0.05, max_interval=0.2, error_backoff=1.0, jitter=0.0)
-FAST_TRANSPORT = Transport(retries=0, backoff_factor=0.01, connect_timeout=2, read_timeout=5)
-WAIT_KEYS = {"job_id", "name", "status", "created", "ended", "process", "instance", "entities", "fail_reason", "error"}
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def entries(self) -> list[dict[str, Any]]:
-        return list(json.loads(self.stdout))
+from tests.support import cli as support
+from tests.support.cli import WAIT_FIELDS as WAIT_KEYS
+from tests.support.cli import Result
 
 
 def cli(args: list[str], env: dict[str, str]) -> Result:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(args, env=env, stdout=out, stderr=err, policy=FAST_POLICY, transport=FAST_TRANSPORT)
-    assert "Traceback" not in err.getvalue()
-    return Result(code, out.getvalue(), err.getvalue())
+    """``gaussdb-job ARGS`` as every CLI test runs it (tests.support.cli), and never a traceback."""
+    result = support.cli(args, env)
+    assert "Traceback" not in result.stderr
+    return result
 
 
 def operation_log(emu: Emulator) -> list[str]:
@@ -44,7 +27,7 @@ def test_run_restart_waits_for_its_job_and_prints_it_as_wait_does(emulator: Emul
     db = emulator.create_instance(op_duration=0.3)
     result = cli(["run", "restart", db["id"], "--progress", "plain"], emu_env)
     assert result.code == 0, result.stderr
-    [entry] = result.entries()
+    [entry] = result.jobs()
     assert set(entry) == WAIT_KEYS | {"operation"}
     assert (entry["status"], entry["name"], entry["error"]) == ("Completed", "RestartGaussDBInstance", None)
     assert entry["operation"]["name"] == "restart" and entry["operation"]["instance_id"] == db["id"]
@@ -58,7 +41,7 @@ def test_run_restart_during_another_operation_waits_out_the_409(emulator: Emulat
     other = operation_client_for({}, {}, emu_env).start("change-port", db["id"], {"port": 8836}, timeout=10)
     result = cli(["run", "restart", db["id"], "-q"], emu_env)
     assert result.code == 0, result.stderr
-    [entry] = result.entries()
+    [entry] = result.jobs()
     assert entry["status"] == "Completed"
     log = operation_log(emulator)
     # The port change, at least one refusal (409: no job), then the restart, accepted once.
@@ -81,7 +64,7 @@ def test_modify_parameters_takes_database_parameters_as_set_pairs(emulator: Emul
     db = emulator.create_instance(op_duration=0.1)
     result = cli(["run", "modify-parameters", db["id"], "--set", "max_connections=500", "-q"], emu_env)
     assert result.code == 0, result.stderr
-    assert result.entries()[0]["operation"]["restart_required"] is False
+    assert result.jobs()[0]["operation"]["restart_required"] is False
     assert emulator.instance(db["id"])["parameters"] == {"max_connections": "500"}  # type: ignore[index]
 
 
@@ -90,7 +73,7 @@ def test_a_failed_job_exits_1_with_its_reason(emulator: Emulator, emu_env: dict[
     emulator.fail_next_operation("flavor sold out")
     result = cli(["run", "resize-flavor", db["id"], "--set", "spec_code=gaussdb.mysql.2xlarge.x86.8", "-q"], emu_env)
     assert result.code == 1
-    assert result.entries()[0]["fail_reason"] == "flavor sold out"
+    assert result.jobs()[0]["fail_reason"] == "flavor sold out"
     assert "flavor sold out" in result.stderr
 
 
@@ -121,7 +104,7 @@ def test_a_lost_answer_exits_6_and_says_how_to_adopt_its_job(emulator: Emulator,
     result = cli(["run", "restart", db["id"]], emu_env)
     assert result.code == 6
     assert "may have started" in result.stderr and "gaussdb-job wait JOB_ID" in result.stderr
-    [entry] = result.entries()
+    [entry] = result.jobs()
     assert entry["job_id"] is None and "may have started" in entry["error"]
     assert len(operation_log(emulator)) == 1
     assert emulator.instance(db["id"])["operations"] == 1  # type: ignore[index]
