@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gaussdb_emulator.clock import VirtualClock
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
 from provider.config.settings import list_api
 from provider.core.errors import ApiError, ConfigError, JobNotFound
 from provider.taskcenter import batch
@@ -19,7 +19,7 @@ from provider.taskcenter.compose import client_for
 from provider.taskcenter.models import Job
 from provider.taskcenter.reader import Due, JobReader, Outcome
 from provider.waiting.budget import RequestBudget
-from tests.support.emulator import aksk_env
+from tests.support.emulator import aksk_env, running_emulator
 
 ROUND = 2.0  # seconds between rounds, the policy's shortest interval
 
@@ -67,7 +67,7 @@ def _wait_all(reader: JobReader, ids: list[str], clock: VirtualClock) -> tuple[d
 @pytest.fixture
 def vemu() -> Iterator[tuple[Emulator, VirtualClock]]:
     clock = VirtualClock()
-    with Emulator(EmulatorConfig(port=0), clock=clock.monotonic, wall_clock=clock.wall) as emu:
+    with running_emulator(clock=clock) as emu:
         yield emu, clock
 
 
@@ -119,8 +119,7 @@ def test_the_same_wait_with_the_list_call_off_reads_every_job_every_round(
 @pytest.mark.parametrize("service", ["gaussdb-mysql", "rds", "gaussdb", "dds", "gaussdb-nosql"])
 def test_each_service_is_served_by_its_list_call(service: str) -> None:
     clock = VirtualClock()
-    config = EmulatorConfig(port=0, service=service)
-    with Emulator(config, clock=clock.monotonic, wall_clock=clock.wall) as emu:
+    with running_emulator(clock=clock, service=service) as emu:
         ids = _jobs(emu, 6, service)
         client = _client(emu, service)
         reader = batch.reader_for(client, _budget(clock), "on", wall=clock.wall)

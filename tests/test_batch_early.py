@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from gaussdb_emulator.clock import VirtualClock
-from gaussdb_emulator.server import Emulator, EmulatorConfig
+from gaussdb_emulator.server import Emulator
 from provider.core.errors import ApiError
 from provider.taskcenter import batch
 from provider.taskcenter.compose import client_for
@@ -22,13 +22,13 @@ from provider.taskcenter.reader import Due, Outcome
 from provider.waiting.budget import RequestBudget
 from provider.waiting.engine import Hooks, WaitOptions, wait_all
 from provider.waiting.policy import DEFAULT_POLICY
-from tests.support.emulator import aksk_env
+from tests.support.emulator import aksk_env, running_emulator
 
 
 @pytest.fixture
 def vemu() -> Iterator[tuple[Emulator, VirtualClock]]:
     clock = VirtualClock()
-    with Emulator(EmulatorConfig(port=0), clock=clock.monotonic, wall_clock=clock.wall) as emu:
+    with running_emulator(clock=clock) as emu:
         yield emu, clock
 
 

@@ -26,6 +26,7 @@ from gaussdb_emulator.faults import Fault, FaultQueue
 from gaussdb_emulator.jobs import JobStore, build_job, render
 from gaussdb_emulator.server import Emulator, EmulatorConfig, _is_loopback
 from provider.wire import signer
+from tests.support.emulator import running_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = EmulatorConfig()
@@ -48,7 +49,7 @@ def vclock() -> VirtualClock:
 @pytest.fixture
 def vemu(vclock: VirtualClock) -> Iterator[Emulator]:
     """An emulator whose jobs run on ``vclock``: a test moves time instead of waiting for it."""
-    with Emulator(EmulatorConfig(port=0), clock=vclock.monotonic, wall_clock=vclock.wall) as emulator:
+    with running_emulator(clock=vclock) as emulator:
         yield emulator
 
 

@@ -27,7 +27,7 @@ from provider.taskcenter.operations import (
     operation_client_for,
 )
 from provider.wire.transport import Transport
-from tests.support.emulator import aksk_env
+from tests.support.emulator import aksk_env, running_emulator
 
 OP = 30.0
 FAST = Transport(connect_timeout=2, read_timeout=5, retries=0, backoff_factor=0)
@@ -40,7 +40,7 @@ def vc() -> VirtualClock:
 
 @pytest.fixture
 def emu(vc: VirtualClock) -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(port=0), clock=vc.monotonic, wall_clock=vc.wall) as emulator:
+    with running_emulator(clock=vc) as emulator:
         yield emulator
 
 

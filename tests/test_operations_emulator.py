@@ -35,6 +35,7 @@ from huaweicloudsdkgaussdb.v3 import (
 
 from gaussdb_emulator.clock import VirtualClock
 from gaussdb_emulator.server import Emulator, EmulatorConfig
+from tests.support.emulator import running_emulator
 
 CFG = EmulatorConfig()
 OP = 30.0  # seconds each operation of these instances takes (virtual)
@@ -47,7 +48,7 @@ def vc() -> VirtualClock:
 
 @pytest.fixture
 def emu(vc: VirtualClock) -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(port=0), clock=vc.monotonic, wall_clock=vc.wall) as emulator:
+    with running_emulator(clock=vc) as emulator:
         yield emulator
 
 

@@ -11,15 +11,18 @@ from contextlib import contextmanager
 from typing import Any
 
 from gaussdb_emulator.server import Emulator, EmulatorConfig
+from provider.waiting.clock import VirtualClock
 
 # Prefixes of every variable the provider reads: tests see only the settings they set.
 SETTING_PREFIXES = ("HW_", "OS_", "GAUSSDB_")
 
 
 @contextmanager
-def running_emulator(**config: Any) -> Iterator[Emulator]:
-    """An emulator on 127.0.0.1 and a free port; ``config`` overrides fields of ``EmulatorConfig``."""
-    with Emulator(EmulatorConfig(**{"host": "127.0.0.1", "port": 0, **config})) as emu:
+def running_emulator(*, clock: VirtualClock | None = None, **config: Any) -> Iterator[Emulator]:
+    """An emulator on 127.0.0.1 and a free port; ``config`` overrides fields of ``EmulatorConfig``. With ``clock``
+    its jobs run on that virtual clock (created, ended and progress too): a test moves time instead of waiting."""
+    times: dict[str, Any] = {} if clock is None else {"clock": clock.monotonic, "wall_clock": clock.wall}
+    with Emulator(EmulatorConfig(**{"host": "127.0.0.1", "port": 0, **config}), **times) as emu:
         yield emu
 
 
